@@ -1,0 +1,35 @@
+{#-
+    Fails at compile time when a column named in the activity's arguments is
+    not a column of its query. Needs the warehouse, so it runs only when dbt
+    executes and may introspect (not at parse, not under --no-introspect).
+-#}
+{% macro _check_activity_columns(source_sql, spec) -%}
+    {%- if not execute or not flags.INTROSPECT -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set available = get_columns_in_query(source_sql)
+        | map('lower') | list -%}
+    {%- set wanted = [] -%}
+    {%- for column in spec.key_columns -%}
+        {%- do wanted.append(('activity_id', column)) -%}
+    {%- endfor -%}
+    {%- for argument in [
+        'ts', 'customer', 'anonymous_customer_id', 'revenue_impact', 'link'
+    ] -%}
+        {%- if spec[argument] is not none -%}
+            {%- do wanted.append((argument, spec[argument])) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for feature in spec.features -%}
+        {%- do wanted.append(('features', feature)) -%}
+    {%- endfor -%}
+    {%- for argument, column in wanted -%}
+        {%- if column | lower not in available -%}
+            {{ exceptions.raise_compiler_error(
+                "activity_schema.activity in model '" ~ model.name
+                ~ "': argument '" ~ argument ~ "' names column '" ~ column
+                ~ "', which the query does not return. Its columns are: "
+                ~ available | join(', ') ~ ".") }}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}

@@ -1,0 +1,322 @@
+{#-
+    Validates the arguments of `dataset` and returns a normalized spec:
+    {
+      'stream': relation, 'activities': [names],
+      'primary': {'activity', 'selector', 'nth', 'columns', 'filters'},
+      'sets': [{'index', 'activity', 'filters', 'values': {column: value}}],
+      'outputs': [{'alias', 'set', 'relationship', 'window', 'kind',
+                   'pick', 'aggregate', 'column', 'default'}],
+    }
+    where a column/value is {'column', 'source': 'stream' | 'feature',
+    'type'}. Appended activities with the same activity and filters share a
+    set, so the stream's rows are read once per set.
+
+    Every error names the model, the argument and the allowed values.
+-#}
+{% macro _dataset_spec(stream, primary, append) -%}
+    {%- set where = "activity_schema.dataset in model '" ~ model.name ~ "'" -%}
+    {%- if primary is not mapping -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument 'primary' must be a mapping with keys"
+            ~ " activity, selector, columns (and optional nth, filters).") }}
+    {%- endif -%}
+    {%- if append is mapping or append is string -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument 'append' must be a list of mappings.") }}
+    {%- endif -%}
+    {%- set relationships = activity_schema.dataset_relationships() -%}
+    {%- set selectors = activity_schema.dataset_selectors() -%}
+
+    {#- The primary activity. -#}
+    {%- set primary_declaration = activity_schema._dataset_activity(
+        where, 'primary.activity', primary.get('activity')) -%}
+    {%- set selector = primary.get('selector', 'all') -%}
+    {%- if selector not in selectors -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument 'primary.selector' is '" ~ selector
+            ~ "'; allowed values: " ~ selectors | join(', ') ~ ".") }}
+    {%- endif -%}
+    {%- set nth = primary.get('nth') -%}
+    {%- if selector == 'nth' and (nth is not number or nth < 1) -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument 'primary.nth' must be a whole number of at"
+            ~ " least 1 when primary.selector is 'nth'.") }}
+    {%- endif -%}
+    {%- set primary_columns = [] -%}
+    {%- set aliases = [] -%}
+    {%- for item in primary.get('columns', []) -%}
+        {%- set argument = 'primary.columns[' ~ loop.index0 ~ ']' -%}
+        {%- set column = activity_schema._dataset_column(
+            where, argument, item, primary_declaration, 'pick', none) -%}
+        {%- if column.aggregate is not none -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ argument ~ "' has an aggregate;"
+                ~ " primary columns cannot be aggregated.") }}
+        {%- endif -%}
+        {%- do activity_schema._dataset_claim_alias(
+            where, argument, column.alias, aliases) -%}
+        {%- do primary_columns.append(column) -%}
+    {%- endfor -%}
+    {%- if primary_columns | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument 'primary.columns' must name at least one"
+            ~ " column, such as 'customer' or 'ts'.") }}
+    {%- endif -%}
+    {%- set primary_filters = activity_schema._dataset_filters(
+        where, 'primary.filters', primary.get('filters', []),
+        primary_declaration) -%}
+
+    {#- The appended activities, grouped into sets. -#}
+    {%- set sets = [] -%}
+    {%- set set_by_key = {} -%}
+    {%- set outputs = [] -%}
+    {%- for item in append -%}
+        {%- set prefix = 'append[' ~ loop.index0 ~ ']' -%}
+        {%- if item is not mapping -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ prefix ~ "' must be a mapping with"
+                ~ " keys activity, relationship, columns (and optional"
+                ~ " filters).") }}
+        {%- endif -%}
+        {%- set declaration = activity_schema._dataset_activity(
+            where, prefix ~ '.activity', item.get('activity')) -%}
+        {%- set relationship = item.get('relationship') -%}
+        {%- if relationship not in relationships -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ prefix ~ ".relationship' is '"
+                ~ relationship ~ "'; allowed values: "
+                ~ relationships.keys() | join(', ') ~ ".") }}
+        {%- endif -%}
+        {%- set rule = relationships[relationship] -%}
+        {%- set filters = activity_schema._dataset_filters(
+            where, prefix ~ '.filters', item.get('filters', []),
+            declaration) -%}
+        {%- set key = declaration.activity ~ '|' ~ filters | tojson -%}
+        {%- if key not in set_by_key -%}
+            {%- do set_by_key.update({key: {
+                'index': sets | length + 1,
+                'activity': declaration.activity,
+                'filters': filters,
+                'values': {},
+            }}) -%}
+            {%- do sets.append(set_by_key[key]) -%}
+        {%- endif -%}
+        {%- set appended_set = set_by_key[key] -%}
+        {%- if item.get('columns', []) | length == 0 -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ prefix ~ ".columns' must name at"
+                ~ " least one column.") }}
+        {%- endif -%}
+        {%- for column_item in item.get('columns', []) -%}
+            {%- set argument = prefix ~ '.columns[' ~ loop.index0 ~ ']' -%}
+            {%- set column = activity_schema._dataset_column(
+                where, argument, column_item, declaration, rule.kind,
+                relationship ~ '_' ~ declaration.activity) -%}
+            {%- do activity_schema._dataset_claim_alias(
+                where, argument, column.alias, aliases) -%}
+            {%- if column.column is not none -%}
+                {%- do appended_set['values'].update({column.column: column}) -%}
+            {%- endif -%}
+            {%- do outputs.append({
+                'alias': column.alias,
+                'set': appended_set['index'],
+                'relationship': relationship,
+                'window': rule.window,
+                'kind': rule.kind,
+                'pick': rule.get('pick'),
+                'aggregate': column.aggregate,
+                'column': column.column,
+                'type': column.type,
+                'default': column.default,
+                'index': outputs | length + 1,
+            }) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+
+    {%- set activities = [primary_declaration.activity] -%}
+    {%- for appended_set in sets -%}
+        {%- do activities.append(appended_set.activity) -%}
+    {%- endfor -%}
+    {{ return({
+        'stream': stream,
+        'activities': activities | unique | list,
+        'primary': {
+            'activity': primary_declaration.activity,
+            'selector': selector,
+            'nth': nth,
+            'columns': primary_columns,
+            'filters': primary_filters,
+        },
+        'sets': sets,
+        'outputs': outputs,
+    }) }}
+{%- endmacro %}
+
+
+{#- The declaration of an activity named by a dataset argument. -#}
+{% macro _dataset_activity(where, argument, activity) -%}
+    {%- if activity is not string or activity == '' -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' is required: an activity"
+            ~ " name such as 'placed_order'.") }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {#- dbt's graph is empty while parsing; validation runs at compile. -#}
+        {{ return({'activity': activity, 'features': {}, 'known': false}) }}
+    {%- endif -%}
+    {%- set declaration = activity_schema.activity_declaration(activity) -%}
+    {%- if declaration is none -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' is '" ~ activity
+            ~ "', which no activity model declares; allowed values: "
+            ~ activity_schema.declared_activities() | join(', ') ~ ".") }}
+    {%- endif -%}
+    {{ return({
+        'activity': activity,
+        'features': declaration.features,
+        'known': true,
+    }) }}
+{%- endmacro %}
+
+
+{#-
+    One column of a dataset argument: a string (a stream column or a
+    feature) or a mapping {'column', 'alias', 'aggregate', 'default'}.
+    kind is 'pick' or 'aggregate'; alias_prefix names appended outputs.
+-#}
+{% macro _dataset_column(where, argument, item, declaration, kind, alias_prefix) -%}
+    {%- set item = {'column': item} if item is string else item -%}
+    {%- if item is not mapping -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' must be a column name or a"
+            ~ " mapping with keys column, alias, aggregate, default.") }}
+    {%- endif -%}
+    {%- set aggregates = activity_schema.dataset_aggregates() -%}
+    {%- set aggregate = item.get('aggregate') -%}
+    {%- set column = item.get('column') -%}
+    {%- if kind == 'pick' and aggregate is not none -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".aggregate' is '" ~ aggregate
+            ~ "', but its relationship picks one row; aggregate functions"
+            ~ " need one of the relationships aggregate_before,"
+            ~ " aggregate_after, aggregate_in_between, aggregate_all.") }}
+    {%- endif -%}
+    {%- if kind == 'aggregate' and aggregate not in aggregates -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".aggregate' is '"
+            ~ aggregate ~ "'; allowed values: " ~ aggregates | join(', ')
+            ~ ".") }}
+    {%- endif -%}
+    {%- if column is none and aggregate != 'count' -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".column' is required (only"
+            ~ " a count may leave it out, to count rows).") }}
+    {%- endif -%}
+    {%- set stream_types = activity_schema.stream_column_types() -%}
+    {%- set source = none -%}
+    {%- set type = none -%}
+    {%- if column is none -%}
+        {%- set source = 'rows' -%}
+    {%- elif column in stream_types -%}
+        {%- set source = 'stream' -%}
+        {%- set type = stream_types[column] -%}
+    {%- elif column in declaration.features -%}
+        {%- set source = 'feature' -%}
+        {%- set type = declaration.features[column] -%}
+    {%- elif not declaration.known -%}
+        {%- set source = 'feature' -%}
+        {%- set type = 'string' -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".column' is '" ~ column
+            ~ "', neither a stream column nor a feature of activity '"
+            ~ declaration.activity ~ "'; allowed values: "
+            ~ (stream_types.keys() | list + declaration.features.keys()
+               | list) | join(', ') ~ ".") }}
+    {%- endif -%}
+    {%- if aggregate in ['sum', 'avg']
+        and type not in ['integer', 'bigint', 'numeric', 'float'] -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".aggregate' is '" ~ aggregate
+            ~ "', which needs a numeric column; '" ~ column ~ "' is "
+            ~ type ~ ".") }}
+    {%- endif -%}
+    {%- if item.get('alias') -%}
+        {%- set alias = item.get('alias') -%}
+    {%- elif alias_prefix is none -%}
+        {%- set alias = column -%}
+    {%- elif aggregate is none -%}
+        {%- set alias = alias_prefix ~ '_' ~ column -%}
+    {%- else -%}
+        {%- set alias = alias_prefix ~ '_' ~ aggregate
+            ~ ('_' ~ column if column is not none else '') -%}
+    {%- endif -%}
+    {{ return({
+        'column': column,
+        'source': source,
+        'type': type,
+        'aggregate': aggregate,
+        'alias': alias,
+        'default': item.get('default'),
+    }) }}
+{%- endmacro %}
+
+
+{#- Records an output column name, failing on a duplicate. -#}
+{% macro _dataset_claim_alias(where, argument, alias, aliases) -%}
+    {%- if not modules.re.match('^[A-Za-z_][A-Za-z0-9_]*$', alias) -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' gives the output column"
+            ~ " name '" ~ alias ~ "', which is not a plain SQL name.") }}
+    {%- endif -%}
+    {%- if alias | lower in aliases -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' gives the output column"
+            ~ " name '" ~ alias ~ "' a second time; set an 'alias' to tell"
+            ~ " the columns apart.") }}
+    {%- endif -%}
+    {%- do aliases.append(alias | lower) -%}
+{%- endmacro %}
+
+
+{#-
+    Filters on an activity's columns: a list of {'column', 'operator',
+    'value'} mappings, all of which must hold. Returns them with the
+    column's source and type.
+-#}
+{% macro _dataset_filters(where, argument, filters, declaration) -%}
+    {%- set operators = activity_schema.dataset_filter_operators() -%}
+    {%- set normalized = [] -%}
+    {%- if filters is mapping or filters is string -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' must be a list of mappings"
+            ~ " with keys column, operator, value.") }}
+    {%- endif -%}
+    {%- for item in filters -%}
+        {%- set here = argument ~ '[' ~ loop.index0 ~ ']' -%}
+        {%- set operator = item.get('operator', '=') | lower -%}
+        {%- if operator not in operators -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ here ~ ".operator' is '" ~ operator
+                ~ "'; allowed values: " ~ operators | join(', ') ~ ".") }}
+        {%- endif -%}
+        {%- set column = activity_schema._dataset_column(
+            where, here, {'column': item.get('column')}, declaration,
+            'pick', none) -%}
+        {%- if operator in ['in', 'not in'] and (
+            item.get('value') is string or item.get('value') is mapping
+            or item.get('value') is not iterable) -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ here ~ ".value' must be a list for"
+                ~ " operator '" ~ operator ~ "'.") }}
+        {%- endif -%}
+        {%- do normalized.append({
+            'column': column.column,
+            'source': column.source,
+            'type': column.type,
+            'operator': operator,
+            'value': item.get('value'),
+        }) -%}
+    {%- endfor -%}
+    {{ return(normalized) }}
+{%- endmacro %}

@@ -1,0 +1,60 @@
+{#-
+    jaffle shop's `customers` table, as a dataset of the customer stream:
+    one row per account, with its first and most recent order, its order
+    count and its lifetime value (payments, in dollars).
+-#}
+with customer_activity as (
+
+    {{ activity_schema.dataset(
+        stream=ref('customer_stream'),
+        primary={
+            'activity': 'created_account',
+            'selector': 'all',
+            'columns': ['customer', 'first_name', 'last_name'],
+        },
+        append=[
+            {
+                'activity': 'placed_order',
+                'relationship': 'first_ever',
+                'columns': [{'column': 'ts', 'alias': 'first_order_at'}],
+            },
+            {
+                'activity': 'placed_order',
+                'relationship': 'last_ever',
+                'columns': [{'column': 'ts', 'alias': 'most_recent_order_at'}],
+            },
+            {
+                'activity': 'placed_order',
+                'relationship': 'aggregate_all',
+                'columns': [{'aggregate': 'count', 'alias': 'number_of_orders'}],
+            },
+            {
+                'activity': 'made_payment',
+                'relationship': 'aggregate_all',
+                'columns': [{
+                    'column': 'revenue_impact',
+                    'aggregate': 'sum',
+                    'default': 0,
+                    'alias': 'customer_lifetime_value',
+                }],
+            },
+        ],
+    ) | indent(4) }}
+
+),
+
+final as (
+
+    select
+        cast(customer as {{ dbt.type_int() }}) as customer_id,
+        first_name,
+        last_name,
+        cast(first_order_at as date) as first_order,
+        cast(most_recent_order_at as date) as most_recent_order,
+        number_of_orders,
+        customer_lifetime_value
+    from customer_activity
+
+)
+
+select * from final

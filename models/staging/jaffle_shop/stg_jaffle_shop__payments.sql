@@ -1,0 +1,19 @@
+with source as (
+
+    select * from {{ source('jaffle_shop', 'raw_payments') }}
+
+),
+
+renamed as (
+
+    select
+        cast(id as {{ dbt.type_int() }}) as payment_id,
+        cast(order_id as {{ dbt.type_int() }}) as order_id,
+        cast(payment_method as {{ dbt.type_string() }}) as payment_method,
+        cast(amount as {{ dbt.type_int() }}) as amount_cents,
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+    from source
+
+)
+
+select * from renamed

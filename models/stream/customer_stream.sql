@@ -1,0 +1,1 @@
+{{ activity_schema.stream(customer_activities()) }}

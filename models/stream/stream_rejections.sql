@@ -1,0 +1,1 @@
+{{ activity_schema.rejections(customer_activities()) }}
