@@ -1,0 +1,1 @@
+"""Developer tools for the jaffle_activity project (data generation, helpers)."""
