@@ -1,0 +1,186 @@
+"""Run the project's dbt pipeline in throwaway copies, on DuckDB or Postgres.
+
+Each :class:`DbtProject` is a copy of the project in a temporary folder, with
+its own seeds, its own DuckDB file or Postgres database, and its own
+``target/``, so tests never touch the working tree or each other's data.
+dbt runs in-process through ``dbtRunner`` (one invocation at a time: it is not
+safe to run two at once in one process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+from tools import pg
+from tools.generate_data import write_csv
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COPIED = (
+    "dbt_project.yml",
+    "packages.yml",
+    "profiles.yml",
+    "activity_schema",
+    "macros",
+    "models",
+    "analyses",
+    "snapshots",
+)
+IGNORED = shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*")
+TARGETS = ("duckdb", "postgres")
+
+
+@dataclass
+class DbtResult:
+    """What one dbt invocation did: success, per-node results, log text."""
+
+    success: bool
+    result: Any
+    log: str
+    exception: BaseException | None = None
+
+    def statuses(self) -> dict[str, str]:
+        """{node name: status} for every node that ran."""
+        if self.result is None or not hasattr(self.result, "results"):
+            return {}
+        return {r.node.name: str(r.status) for r in self.result.results}
+
+
+@dataclass
+class DbtProject:
+    """A throwaway copy of the project bound to one target."""
+
+    root: Path
+    target: str
+    env: dict[str, str] = field(default_factory=dict)
+    database: str | None = None
+
+    # -- setup -----------------------------------------------------------------
+    @classmethod
+    def create(cls, tmp: Path, target: str) -> "DbtProject":
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+        root = tmp / "project"
+        root.mkdir(parents=True)
+        for name in COPIED:
+            source = REPO_ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, root / name, ignore=IGNORED)
+            elif source.exists():
+                shutil.copy2(source, root / name)
+        (root / "seeds").mkdir()
+        project = cls(root=root, target=target)
+        if target == "duckdb":
+            project.env = {"DBT_DUCKDB_PATH": str(tmp / "warehouse.duckdb")}
+        else:
+            server = pg.ensure_postgres()
+            project.database = f"jaffle_test_{uuid.uuid4().hex[:12]}"
+            project.env = pg.create_database(server, project.database)
+        return project
+
+    def drop(self) -> None:
+        """Drop the Postgres database (DuckDB files go with the tmp folder)."""
+        if self.database is not None:
+            pg.drop_database(self.env, self.database)
+            self.database = None
+
+    def write_seeds(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Replace the seeds with the given tables ({name: rows})."""
+        for old in (self.root / "seeds").glob("*.csv"):
+            old.unlink()
+        write_csv(dict(tables), self.root / "seeds")
+
+    def copy_seeds(self, folder: Path) -> None:
+        """Replace the seeds with the CSV files of a folder."""
+        for old in (self.root / "seeds").glob("*.csv"):
+            old.unlink()
+        for path in sorted(folder.glob("*.csv")):
+            shutil.copy2(path, self.root / "seeds" / path.name)
+
+    def read_seed(self, name: str) -> list[dict[str, str]]:
+        with open(self.root / "seeds" / f"{name}.csv", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    # -- dbt -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _environment(self) -> Iterator[None]:
+        saved = {key: os.environ.get(key) for key in self.env}
+        os.environ.update(self.env)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def dbt(self, *args: str) -> DbtResult:
+        """Run one dbt command against this copy and its target."""
+        lines: list[str] = []
+
+        def collect(event: Any) -> None:
+            message = event.info.msg
+            if message:
+                lines.append(str(message))
+
+        command = [
+            *args,
+            "--project-dir", str(self.root),
+            "--profiles-dir", str(self.root),
+            "--target", self.target,
+        ]
+        runner = dbtRunner(callbacks=[collect])
+        with self._environment():
+            outcome: dbtRunnerResult = runner.invoke(command)
+        return DbtResult(
+            success=outcome.success,
+            result=outcome.result,
+            log="\n".join(lines),
+            exception=outcome.exception,
+        )
+
+    def build(self, *args: str) -> DbtResult:
+        """Load the seeds, then build and test everything else."""
+        deps = self.dbt("deps")
+        if not deps.success:
+            return deps
+        seed = self.dbt("seed", "--full-refresh")
+        if not seed.success:
+            return seed
+        return self.dbt("build", "--exclude", "resource_type:seed", *args)
+
+    # -- queries ---------------------------------------------------------------
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of a query on the warehouse, after dbt has finished."""
+        if self.target == "duckdb":
+            import duckdb
+
+            with duckdb.connect(self.env["DBT_DUCKDB_PATH"]) as con:
+                return con.execute(sql).fetchall()
+        import psycopg2
+
+        with contextlib.closing(
+            psycopg2.connect(
+                host=self.env["PGHOST"],
+                port=self.env["PGPORT"],
+                user=self.env["PGUSER"],
+                password=self.env["PGPASSWORD"],
+                dbname=self.env["PGDATABASE"],
+            )
+        ) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    @property
+    def schema(self) -> str:
+        """The schema the models are built in."""
+        return "main" if self.target == "duckdb" else "analytics"
