@@ -4,7 +4,8 @@
     executes and may introspect (not at parse, not under --no-introspect).
 -#}
 {% macro _check_activity_columns(source_sql, spec) -%}
-    {%- if not execute or not flags.INTROSPECT -%}
+    {%- if not execute or not flags.INTROSPECT
+        or not var('activity_schema_check_columns', true) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set available = get_columns_in_query(source_sql)

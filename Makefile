@@ -1,0 +1,65 @@
+# The commands a developer and CI run, and nothing else: CI calls `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DBT := $(BIN)/dbt
+WORK := .work
+INSTALLED := $(VENV)/.installed
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help install deps data build lint test test-duckdb test-postgres pytest docs db-up clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(INSTALLED) ## Create .venv and install the requirements
+
+deps: $(INSTALLED) ## Install the dbt packages (the local activity_schema package)
+	$(DBT) deps
+
+data: $(INSTALLED) ## Regenerate the seeds with the project's generator
+	$(BIN)/python -m tools.generate_data --seed 42 --scale 1.0 --out seeds
+
+build: deps ## Build the whole project on DuckDB (jaffle_activity.duckdb)
+	$(DBT) seed --target duckdb --full-refresh
+	$(DBT) build --target duckdb --exclude resource_type:seed
+
+lint: deps ## Lint the project's SQL with SQLFluff (dbt templater)
+	$(BIN)/sqlfluff lint models analyses tests
+
+test-duckdb: deps ## Seed, build and test from scratch on a fresh DuckDB file
+	mkdir -p $(WORK)
+	rm -f $(WORK)/test.duckdb $(WORK)/test.duckdb.wal
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) seed --target duckdb
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) build --target duckdb --exclude resource_type:seed
+
+test-postgres: deps ## Seed, build and test on Postgres (a throwaway server if none answers)
+	eval "$$($(BIN)/python -m tools.pg up)"; \
+	$(DBT) seed --target postgres --full-refresh; \
+	$(DBT) build --target postgres --exclude resource_type:seed --full-refresh
+
+pytest: deps ## Run the Python test suite (end to end on DuckDB and Postgres)
+	$(BIN)/python -m pytest
+
+test: lint test-duckdb test-postgres pytest ## The whole suite: lint, dbt on DuckDB and Postgres, pytest
+
+docs: deps ## Generate the dbt docs (then: dbt docs serve --profiles-dir .)
+	$(DBT) docs generate --target duckdb
+
+db-up: ## Start Postgres with docker compose (for users with Docker)
+	docker compose up --wait
+
+clean: ## Remove build outputs and the local DuckDB file
+	rm -rf target dbt_packages logs $(WORK) jaffle_activity.duckdb jaffle_activity.duckdb.wal
