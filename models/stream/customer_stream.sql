@@ -1,1 +1,7 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='activity_stream',
+    unique_key=['activity', 'activity_id'],
+) }}
+
 {{ activity_schema.stream(customer_activities()) }}

@@ -1,1 +1,3 @@
+{{ config(materialized='view') }}
+
 {{ activity_schema.rejections(customer_activities()) }}

@@ -62,6 +62,7 @@ class DbtProject:
     target: str
     env: dict[str, str] = field(default_factory=dict)
     database: str | None = None
+    _manifest: Any = None
 
     # -- setup -----------------------------------------------------------------
     @classmethod
@@ -123,8 +124,23 @@ class DbtProject:
                 else:
                     os.environ[key] = value
 
-    def dbt(self, *args: str) -> DbtResult:
-        """Run one dbt command against this copy and its target."""
+    def parse(self) -> Any:
+        """Parse the project once; later `dbt(..., manifest=True)` calls reuse it.
+
+        dbt reparses the whole project whenever `--vars` change; a parsed
+        manifest skips that. Parse again after changing project files.
+        """
+        result = self.dbt("parse")
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed:\n{result.log[-4000:]}")
+        self._manifest = result.result
+        return self._manifest
+
+    def dbt(self, *args: str, manifest: bool = False) -> DbtResult:
+        """Run one dbt command against this copy and its target.
+
+        manifest=True reuses the manifest of the last `parse()`.
+        """
         lines: list[str] = []
 
         def collect(event: Any) -> None:
@@ -138,7 +154,9 @@ class DbtProject:
             "--profiles-dir", str(self.root),
             "--target", self.target,
         ]
-        runner = dbtRunner(callbacks=[collect])
+        runner = dbtRunner(
+            manifest=self._manifest if manifest else None, callbacks=[collect]
+        )
         with self._environment():
             outcome: dbtRunnerResult = runner.invoke(command)
         return DbtResult(
@@ -158,6 +176,64 @@ class DbtProject:
             return seed
         return self.dbt("build", "--exclude", "resource_type:seed", *args)
 
+    # -- direct warehouse access ---------------------------------------------------
+    def load_raw(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Replace the rows of raw tables in place (as a loader would).
+
+        Faster than `dbt seed`, and keeps the tables (and the views on them).
+        The tables must exist already (a first `dbt seed`).
+        """
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            paths = write_csv(dict(tables), folder)
+            for path in paths:
+                table = f"raw.{Path(path).stem}"
+                if self.target == "duckdb":
+                    self.execute(
+                        f"delete from {table}",
+                        f"insert into {table} select * from read_csv("
+                        f"'{path}', header = true, all_varchar = true)",
+                    )
+                else:
+                    self._pg_copy(table, Path(path).read_text())
+
+    def _pg_copy(self, table: str, csv_text: str) -> None:
+        import io
+
+        with contextlib.closing(self._pg_connect()) as con, con.cursor() as cur:
+            cur.execute(f"delete from {table}")
+            cur.copy_expert(
+                f"copy {table} from stdin with (format csv, header true)",
+                io.StringIO(csv_text),
+            )
+            con.commit()
+
+    def _pg_connect(self):
+        import psycopg2
+
+        return psycopg2.connect(
+            host=self.env["PGHOST"],
+            port=self.env["PGPORT"],
+            user=self.env["PGUSER"],
+            password=self.env["PGPASSWORD"],
+            dbname=self.env["PGDATABASE"],
+        )
+
+    def execute(self, *statements: str) -> None:
+        """Run statements that return nothing, in one transaction."""
+        if self.target == "duckdb":
+            import duckdb
+
+            with duckdb.connect(self.env["DBT_DUCKDB_PATH"]) as con:
+                for statement in statements:
+                    con.execute(statement)
+            return
+        with contextlib.closing(self._pg_connect()) as con, con.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+            con.commit()
+
     # -- queries ---------------------------------------------------------------
     def query(self, sql: str) -> list[tuple]:
         """Rows of a query on the warehouse, after dbt has finished."""
@@ -166,17 +242,7 @@ class DbtProject:
 
             with duckdb.connect(self.env["DBT_DUCKDB_PATH"]) as con:
                 return con.execute(sql).fetchall()
-        import psycopg2
-
-        with contextlib.closing(
-            psycopg2.connect(
-                host=self.env["PGHOST"],
-                port=self.env["PGPORT"],
-                user=self.env["PGUSER"],
-                password=self.env["PGPASSWORD"],
-                dbname=self.env["PGDATABASE"],
-            )
-        ) as con, con.cursor() as cur:
+        with contextlib.closing(self._pg_connect()) as con, con.cursor() as cur:
             cur.execute(sql)
             return cur.fetchall()
 

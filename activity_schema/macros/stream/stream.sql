@@ -7,7 +7,17 @@
     `activity_schema.activity`. Rows whose `_rejection_reason` is set are
     left out here and listed by `activity_schema.rejections`.
 
+    In a full build it selects everything. In an incremental run (the model
+    materialized `incremental` with `incremental_strategy='activity_stream'`)
+    it selects only the changes, see `_stream_changes_sql`: rows are merged
+    on (activity, activity_id), deleted source rows are deleted, and every
+    (activity, entity) partition that a change touches gets its occurrence
+    columns recomputed over its whole history.
+
     Example:
+        {{ config(materialized='incremental',
+                  incremental_strategy='activity_stream',
+                  unique_key=['activity', 'activity_id']) }}
         {{ activity_schema.stream([ref('act_placed_order'),
                                    ref('act_made_payment')]) }}
 -#}
@@ -18,15 +28,32 @@
             ~ "': argument 'activities' must be a non-empty list of"
             ~ " ref()s of activity models.") }}
     {%- endif -%}
+    {#- dbt's unit tests render models without a `this` relation. -#}
+    {%- if this is not none and is_incremental() -%}
+        {{ activity_schema._stream_changes_sql(activities) }}
+    {%- else -%}
+        {{ activity_schema._stream_full_sql(activities) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Every accepted row of the activities, as the stream's base columns. -#}
+{% macro _stream_accepted_rows(activities, scope='true') -%}
     {%- set columns = activity_schema.stream_columns() -%}
-with accepted as (
     {%- for relation in activities %}
     select
         {{ columns | join(',\n        ') }}
     from {{ relation }}
-    where _rejection_reason is null
+    where _rejection_reason is null and {{ scope }}
     {{ 'union all' if not loop.last }}
     {%- endfor %}
+{%- endmacro %}
+
+
+{% macro _stream_full_sql(activities) -%}
+    {%- set columns = activity_schema.stream_columns() -%}
+with accepted as (
+    {{ activity_schema._stream_accepted_rows(activities) }}
 )
 
 select

@@ -6,7 +6,10 @@ with source as (
 
 renamed as (
 
-    select
+    -- A record the loader delivered twice arrives as two identical rows:
+    -- `distinct` keeps one. Two different versions of one id remain and
+    -- fail the unique test on the key.
+    select distinct
         cast(id as {{ dbt.type_int() }}) as customer_id,
         cast(first_name as {{ dbt.type_string() }}) as first_name,
         cast(last_name as {{ dbt.type_string() }}) as last_name,

@@ -6,7 +6,10 @@ with source as (
 
 renamed as (
 
-    select
+    -- A record the loader delivered twice arrives as two identical rows:
+    -- `distinct` keeps one. Two different versions of one id remain and
+    -- fail the unique test on the key.
+    select distinct
         cast(id as {{ dbt.type_int() }}) as event_id,
         cast(visitor_id as {{ dbt.type_string() }}) as visitor_id,
         cast(customer_id as {{ dbt.type_int() }}) as customer_id,
