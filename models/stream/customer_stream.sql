@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='activity_stream',
     unique_key=['activity', 'activity_id'],
+    **activity_schema.physical_design('stream')
 ) }}
 
 {{ activity_schema.stream(customer_activities()) }}
