@@ -44,6 +44,7 @@ test-duckdb: deps ## Seed, build and test from scratch on a fresh DuckDB file
 	rm -f $(WORK)/test.duckdb $(WORK)/test.duckdb.wal
 	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) seed --target duckdb
 	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) build --target duckdb --exclude resource_type:seed
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) docs generate --target duckdb
 
 test-postgres: deps ## Seed, build and test on Postgres (a throwaway server if none answers)
 	eval "$$($(BIN)/python -m tools.pg up)"; \
