@@ -5,11 +5,14 @@
       'primary': {'activity', 'selector', 'nth', 'columns', 'filters'},
       'sets': [{'index', 'activity', 'filters', 'values': {column: value}}],
       'outputs': [{'alias', 'set', 'relationship', 'window', 'kind',
-                   'pick', 'aggregate', 'column', 'default'}],
+                   'pick', 'aggregate', 'column', 'type', 'default',
+                   'index', 'pick_group'}],
     }
     where a column/value is {'column', 'source': 'stream' | 'feature',
     'type'}. Appended activities with the same activity and filters share a
-    set, so the stream's rows are read once per set.
+    set, so the stream's rows are read once per set. Picks of columns other
+    than ts with the same set and relationship share a `pick_group` (they
+    read the same row, joined back once).
 
     Every error names the model, the argument and the allowed values.
 -#}
@@ -20,10 +23,13 @@
             where ~ ": argument 'primary' must be a mapping with keys"
             ~ " activity, selector, columns (and optional nth, filters).") }}
     {%- endif -%}
-    {%- if append is mapping or append is string -%}
+    {%- if append is mapping or append is string or append is not iterable -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument 'append' must be a list of mappings.") }}
     {%- endif -%}
+    {%- do activity_schema._dataset_check_keys(
+        where, 'primary', primary,
+        ['activity', 'selector', 'nth', 'columns', 'filters']) -%}
     {%- set relationships = activity_schema.dataset_relationships() -%}
     {%- set selectors = activity_schema.dataset_selectors() -%}
 
@@ -37,22 +43,24 @@
             ~ "'; allowed values: " ~ selectors | join(', ') ~ ".") }}
     {%- endif -%}
     {%- set nth = primary.get('nth') -%}
-    {%- if selector == 'nth' and (nth is not number or nth < 1) -%}
+    {%- if selector == 'nth' and (nth is not number or nth is sameas true
+        or nth is sameas false or nth != nth | int or nth < 1) -%}
         {{ exceptions.raise_compiler_error(
-            where ~ ": argument 'primary.nth' must be a whole number of at"
-            ~ " least 1 when primary.selector is 'nth'.") }}
+            where ~ ": argument 'primary.nth' is '" ~ nth ~ "'; allowed"
+            ~ " values: a whole number of at least 1 (with selector"
+            ~ " 'nth').") }}
+    {%- endif -%}
+    {%- if selector != 'nth' and nth is not none -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument 'primary.nth' is set, but primary.selector is '"
+            ~ selector ~ "'; set selector 'nth' or leave nth out.") }}
     {%- endif -%}
     {%- set primary_columns = [] -%}
     {%- set aliases = [] -%}
     {%- for item in primary.get('columns', []) -%}
         {%- set argument = 'primary.columns[' ~ loop.index0 ~ ']' -%}
         {%- set column = activity_schema._dataset_column(
-            where, argument, item, primary_declaration, 'pick', none) -%}
-        {%- if column.aggregate is not none -%}
-            {{ exceptions.raise_compiler_error(
-                where ~ ": argument '" ~ argument ~ "' has an aggregate;"
-                ~ " primary columns cannot be aggregated.") }}
-        {%- endif -%}
+            where, argument, item, primary_declaration, 'primary', none) -%}
         {%- do activity_schema._dataset_claim_alias(
             where, argument, column.alias, aliases) -%}
         {%- do primary_columns.append(column) -%}
@@ -78,6 +86,9 @@
                 ~ " keys activity, relationship, columns (and optional"
                 ~ " filters).") }}
         {%- endif -%}
+        {%- do activity_schema._dataset_check_keys(
+            where, prefix, item,
+            ['activity', 'relationship', 'columns', 'filters']) -%}
         {%- set declaration = activity_schema._dataset_activity(
             where, prefix ~ '.activity', item.get('activity')) -%}
         {%- set relationship = item.get('relationship') -%}
@@ -111,7 +122,7 @@
             {%- set argument = prefix ~ '.columns[' ~ loop.index0 ~ ']' -%}
             {%- set column = activity_schema._dataset_column(
                 where, argument, column_item, declaration, rule.kind,
-                relationship ~ '_' ~ declaration.activity) -%}
+                relationship ~ '_' ~ declaration.activity, relationship) -%}
             {%- do activity_schema._dataset_claim_alias(
                 where, argument, column.alias, aliases) -%}
             {%- if column.column is not none -%}
@@ -129,6 +140,9 @@
                 'type': column.type,
                 'default': column.default,
                 'index': outputs | length + 1,
+                'pick_group': appended_set['index'] ~ '_' ~ relationship
+                    if rule.kind == 'pick' and column.column != 'ts'
+                    else none,
             }) -%}
         {%- endfor -%}
     {%- endfor -%}
@@ -182,30 +196,53 @@
 {#-
     One column of a dataset argument: a string (a stream column or a
     feature) or a mapping {'column', 'alias', 'aggregate', 'default'}.
-    kind is 'pick' or 'aggregate'; alias_prefix names appended outputs.
+    kind is 'primary' (a primary column), 'filter', 'pick' or 'aggregate'
+    (an appended column of that kind of relationship); alias_prefix names
+    appended outputs.
 -#}
-{% macro _dataset_column(where, argument, item, declaration, kind, alias_prefix) -%}
+{% macro _dataset_column(where, argument, item, declaration, kind, alias_prefix, relationship=none) -%}
     {%- set item = {'column': item} if item is string else item -%}
     {%- if item is not mapping -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ "' must be a column name or a"
             ~ " mapping with keys column, alias, aggregate, default.") }}
     {%- endif -%}
+    {%- do activity_schema._dataset_check_keys(where, argument, item,
+        ['column', 'alias', 'aggregate', 'default']) -%}
     {%- set aggregates = activity_schema.dataset_aggregates() -%}
     {%- set aggregate = item.get('aggregate') -%}
     {%- set column = item.get('column') -%}
+    {%- if kind == 'primary' and (aggregate is not none
+        or item.get('default') is not none) -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' has an aggregate or a"
+            ~ " default; primary columns are the primary row's own values"
+            ~ " (allowed keys: column, alias).") }}
+    {%- endif -%}
     {%- if kind == 'pick' and aggregate is not none -%}
+        {%- set aggregate_relationships = [] -%}
+        {%- for name, rule in activity_schema.dataset_relationships().items()
+            if rule.kind == 'aggregate' -%}
+            {%- do aggregate_relationships.append(name) -%}
+        {%- endfor -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ ".aggregate' is '" ~ aggregate
-            ~ "', but its relationship picks one row; aggregate functions"
-            ~ " need one of the relationships aggregate_before,"
-            ~ " aggregate_after, aggregate_in_between, aggregate_all.") }}
+            ~ "', but relationship '" ~ relationship ~ "' picks one row;"
+            ~ " aggregate functions need one of the relationships "
+            ~ aggregate_relationships | join(', ') ~ ".") }}
     {%- endif -%}
     {%- if kind == 'aggregate' and aggregate not in aggregates -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ ".aggregate' is '"
             ~ aggregate ~ "'; allowed values: " ~ aggregates | join(', ')
             ~ ".") }}
+    {%- endif -%}
+    {%- if aggregate in ['count', 'count_distinct']
+        and item.get('default') is not none -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".default' is set on a "
+            ~ aggregate ~ ", which is 0 over no rows; a default applies to"
+            ~ " picks and to the aggregates sum, avg, min, max.") }}
     {%- endif -%}
     {%- if column is none and aggregate != 'count' -%}
         {{ exceptions.raise_compiler_error(
@@ -224,8 +261,8 @@
         {%- set source = 'feature' -%}
         {%- set type = declaration.features[column] -%}
     {%- elif not declaration.known -%}
+        {#- While dbt parses, features are unknown: checked at compile. -#}
         {%- set source = 'feature' -%}
-        {%- set type = 'string' -%}
     {%- else -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ ".column' is '" ~ column
@@ -234,7 +271,7 @@
             ~ (stream_types.keys() | list + declaration.features.keys()
                | list) | join(', ') ~ ".") }}
     {%- endif -%}
-    {%- if aggregate in ['sum', 'avg']
+    {%- if aggregate in ['sum', 'avg'] and type is not none
         and type not in ['integer', 'bigint', 'numeric', 'float'] -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ ".aggregate' is '" ~ aggregate
@@ -273,7 +310,9 @@
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ "' gives the output column"
             ~ " name '" ~ alias ~ "' a second time; set an 'alias' to tell"
-            ~ " the columns apart.") }}
+            ~ " the columns apart. Output names must be unique (case"
+            ~ " insensitive); already used: " ~ aliases | join(', ')
+            ~ ".") }}
     {%- endif -%}
     {%- do aliases.append(alias | lower) -%}
 {%- endmacro %}
@@ -294,6 +333,13 @@
     {%- endif -%}
     {%- for item in filters -%}
         {%- set here = argument ~ '[' ~ loop.index0 ~ ']' -%}
+        {%- if item is not mapping -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ here ~ "' must be a mapping with"
+                ~ " keys column, operator, value.") }}
+        {%- endif -%}
+        {%- do activity_schema._dataset_check_keys(
+            where, here, item, ['column', 'operator', 'value']) -%}
         {%- set operator = item.get('operator', '=') | lower -%}
         {%- if operator not in operators -%}
             {{ exceptions.raise_compiler_error(
@@ -302,7 +348,7 @@
         {%- endif -%}
         {%- set column = activity_schema._dataset_column(
             where, here, {'column': item.get('column')}, declaration,
-            'pick', none) -%}
+            'filter', none) -%}
         {%- if operator in ['in', 'not in'] and (
             item.get('value') is string or item.get('value') is mapping
             or item.get('value') is not iterable) -%}
@@ -319,4 +365,14 @@
         }) -%}
     {%- endfor -%}
     {{ return(normalized) }}
+{%- endmacro %}
+
+
+{#- Fails on a key of a dataset argument's mapping that is not allowed. -#}
+{% macro _dataset_check_keys(where, argument, item, allowed) -%}
+    {%- for key in item if key not in allowed -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' has the key '" ~ key
+            ~ "'; allowed keys: " ~ allowed | join(', ') ~ ".") }}
+    {%- endfor -%}
 {%- endmacro %}

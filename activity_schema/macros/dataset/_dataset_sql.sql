@@ -12,16 +12,20 @@
     - `measured`: before/after/ever windows, at each primary row. "Before"
       orders ties primary-first, "after" appended-first, so that both stay
       strict on equal timestamps. A pick keeps the rank (or ts) of the first
-      or last row in its window.
+      or last row in its window; a count_distinct counts the values whose
+      first (before, ever) or last (after) row is in the window.
     - `between_<i>`: the appended rows grouped by `_primary_rows_before`,
       which is `k` exactly when a row falls in the window (t_k, t_k+1] of
       the k-th primary row; joined on the primary row's occurrence.
     - picks of columns other than ts join the picked row back on
-      (entity, set, rank): an equi-join on a unique key.
+      (entity, set, rank), an equi-join on a unique key, once per set and
+      relationship (`pick_<set>_<relationship>`), however many columns
+      they read from that row.
+    - `final`: counts over no rows are 0; other outputs over no rows are
+      null or their default (see `_dataset_output_expression`).
 -#}
 {% macro _dataset_sql(spec) -%}
     {%- set primary = spec.primary -%}
-    {%- set ns = namespace(needs_first_rank=false) -%}
     {%- set frames = {
         'ever': 'partition by _entity',
         'before': 'partition by _entity order by ts, case when _kind = 0'
@@ -37,6 +41,13 @@
         and output.window != 'in_between' -%}
         {%- if (output.set, output.column) not in distinct_values -%}
             {%- do distinct_values.append((output.set, output.column)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set pick_groups = [] -%}
+    {%- for output in spec.outputs if output.pick_group is not none -%}
+        {%- if output.pick_group not in pick_groups
+            | map(attribute='pick_group') | list -%}
+            {%- do pick_groups.append(output) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- set in_between_sets = spec.outputs
@@ -134,9 +145,19 @@ measured as (
 
     select
         *
-        {%- for output in spec.outputs if output.window != 'in_between' %},
+        {%- for group in pick_groups if group.window != 'in_between' %},
+        {{ 'min' if group.pick == 'first' else 'max' }}(
+            case when _kind = {{ group.set }} then _s{{ group.set }}__seq end
+        ) over ({{ frames[group.window] }}) as _r_{{ group.pick_group }}
+        {%- endfor %}
+        {%- for output in spec.outputs
+            if output.window != 'in_between' and output.pick_group is none %},
         {{ activity_schema._dataset_window_expression(output) }}
             over ({{ frames[output.window] }}) as _o{{ output.index }}
+        {%- if activity_schema._dataset_needs_row_count(output) %},
+        count(case when _kind = {{ output.set }} then 1 end)
+            over ({{ frames[output.window] }}) as _n{{ output.index }}
+        {%- endif %}
         {%- endfor %}
     from sequenced
 
@@ -164,8 +185,14 @@ between_{{ set_index }} as (
     select
         _entity,
         _primary_rows_before as _bucket
+        {%- for group in pick_groups
+            if group.window == 'in_between' and group.set == set_index %},
+        {{ 'min' if group.pick == 'first' else 'max' }}(
+            _s{{ set_index }}__seq) as _r_{{ group.pick_group }}
+        {%- endfor %}
         {%- for output in spec.outputs
-            if output.window == 'in_between' and output.set == set_index %},
+            if output.window == 'in_between' and output.set == set_index
+            and output.pick_group is none %},
         {{ activity_schema._dataset_group_expression(output) }}
             as _o{{ output.index }}
         {%- endfor %}
@@ -184,20 +211,8 @@ final as (
         {{- ',' if not loop.last or spec.outputs | length > 0 }}
         {%- endfor %}
         {%- for output in spec.outputs %}
-        {%- set home = 'between_' ~ output.set
-            if output.window == 'in_between' else 'primary_rows' %}
-        {%- if output.kind == 'pick' and output.column != 'ts' %}
-        pick_{{ output.index }}._s{{ output.set }}__{{ output.column }}
-        {%- elif output.aggregate == 'count' %}
-        coalesce({{ home }}._o{{ output.index }}, 0)
-        {%- elif output.default is not none %}
-        coalesce(
-            {{ home }}._o{{ output.index }},
-            {{ activity_schema._dataset_literal(output.default) }}
-        )
-        {%- else %}
-        {{ home }}._o{{ output.index }}
-        {%- endif %} as {{ output.alias }}{{ ',' if not loop.last }}
+        {{ activity_schema._dataset_output_expression(output) }}
+            as {{ output.alias }}{{ ',' if not loop.last }}
         {%- endfor %}
     from primary_rows
     {%- for set_index in in_between_sets %}
@@ -206,16 +221,16 @@ final as (
             primary_rows._entity = between_{{ set_index }}._entity
             and primary_rows._occurrence = between_{{ set_index }}._bucket
     {%- endfor %}
-    {%- for output in spec.outputs
-        if output.kind == 'pick' and output.column != 'ts' %}
-    {%- set home = 'between_' ~ output.set
-        if output.window == 'in_between' else 'primary_rows' %}
-    left join sequenced as pick_{{ output.index }}
+    {%- for group in pick_groups %}
+    {%- set home = 'between_' ~ group.set
+        if group.window == 'in_between' else 'primary_rows' %}
+    {%- set picked = 'pick_' ~ group.pick_group %}
+    left join sequenced as {{ picked }}
         on
-            primary_rows._entity = pick_{{ output.index }}._entity
-            and pick_{{ output.index }}._kind = {{ output.set }}
-            and pick_{{ output.index }}._s{{ output.set }}__seq
-            = {{ home }}._o{{ output.index }}
+            primary_rows._entity = {{ picked }}._entity
+            and {{ picked }}._kind = {{ group.set }}
+            and {{ picked }}._s{{ group.set }}__seq
+            = {{ home }}._r_{{ group.pick_group }}
     {%- endfor %}
 
 )
@@ -309,12 +324,9 @@ select * from final
     {%- set in_set = '_kind = ' ~ output.set -%}
     {%- set value = '_s' ~ output.set ~ '__' ~ output.column -%}
     {%- if output.kind == 'pick' -%}
-        {%- set function = 'min' if output.pick == 'first' else 'max' -%}
-        {%- if output.column == 'ts' -%}
-            {{ function }}(case when {{ in_set }} then ts end)
-        {%- else -%}
-            {{ function }}(case when {{ in_set }} then _s{{ output.set }}__seq end)
-        {%- endif -%}
+        {#- A pick of ts; other picks are joined back by rank. -#}
+        {{ 'min' if output.pick == 'first' else 'max' }}(
+            case when {{ in_set }} then ts end)
     {%- elif output.aggregate == 'count' -%}
         count(case when {{ in_set }} then
             {{- ' _one' if output.column is none else ' ' ~ value }} end)
@@ -327,7 +339,8 @@ select * from final
             else 0
         end)
     {%- else -%}
-        {{ output.aggregate }}(case when {{ in_set }} then {{ value }} end)
+        {{ activity_schema._dataset_aggregate_function(output) }}(
+            case when {{ in_set }} then {{ value }} end)
     {%- endif -%}
 {%- endmacro %}
 
@@ -339,14 +352,83 @@ select * from final
 {% macro _dataset_group_expression(output) -%}
     {%- set value = '_s' ~ output.set ~ '__' ~ output.column -%}
     {%- if output.kind == 'pick' -%}
-        {%- set function = 'min' if output.pick == 'first' else 'max' -%}
-        {{ function }}({{ 'ts' if output.column == 'ts'
-            else '_s' ~ output.set ~ '__seq' }})
+        {#- A pick of ts; other picks are joined back by rank. -#}
+        {{ 'min' if output.pick == 'first' else 'max' }}(ts)
     {%- elif output.aggregate == 'count' -%}
         count({{ '_one' if output.column is none else value }})
     {%- elif output.aggregate == 'count_distinct' -%}
         count(distinct {{ value }})
     {%- else -%}
-        {{ output.aggregate }}({{ value }})
+        {{ activity_schema._dataset_aggregate_function(output) }}({{ value }})
     {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The SQL aggregate function of a sum, avg, min or max output. Postgres
+    has no min or max of booleans: they are bool_and and bool_or (false <
+    true), which DuckDB has too.
+-#}
+{% macro _dataset_aggregate_function(output) -%}
+    {%- if output.type == 'boolean' and output.aggregate in ['min', 'max'] -%}
+        {{ 'bool_and' if output.aggregate == 'min' else 'bool_or' }}
+    {%- else -%}
+        {{ output.aggregate }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Whether an output needs the count of rows in its window: a sum, avg, min
+    or max with a default (the default is for no rows, not for null values),
+    outside in between (where a missing group means no rows).
+-#}
+{% macro _dataset_needs_row_count(output) -%}
+    {{ return(output.kind == 'aggregate'
+        and output.aggregate not in ['count', 'count_distinct']
+        and output.default is not none
+        and output.window != 'in_between') }}
+{%- endmacro %}
+
+
+{#-
+    The final SQL of an appended output, in `final`:
+    - a pick of ts is the window's min or max ts; a pick of another column
+      comes from the picked row, joined back as `pick_<index>`;
+    - a count (of rows, values or distinct values) over no rows is 0;
+    - any other output over no rows is null, or its default. "No rows" is
+      a null picked ts or rank, a missing in-between group, or a zero row
+      count in the window; a pick or aggregate of null values stays null.
+-#}
+{% macro _dataset_output_expression(output) -%}
+    {%- set home = 'between_' ~ output.set
+        if output.window == 'in_between' else 'primary_rows' -%}
+    {%- set computed = home ~ '._o' ~ output.index -%}
+    {%- if output.aggregate in ['count', 'count_distinct'] -%}
+        {{ return('coalesce(' ~ computed ~ ', 0)') }}
+    {%- endif -%}
+    {%- if output.pick_group is not none -%}
+        {%- set value = 'pick_' ~ output.pick_group ~ '._s' ~ output.set
+            ~ '__' ~ output.column -%}
+        {%- set found = home ~ '._r_' ~ output.pick_group ~ ' is not null' -%}
+    {%- elif output.kind == 'pick' -%}
+        {%- set value = computed -%}
+        {%- set found = computed ~ ' is not null' -%}
+    {%- elif output.window == 'in_between' -%}
+        {%- set value = computed -%}
+        {%- set found = home ~ '._entity is not null' -%}
+    {%- else -%}
+        {%- set value = computed -%}
+        {%- set found = home ~ '._n' ~ output.index ~ ' > 0' -%}
+    {%- endif -%}
+    {%- if output.default is none -%}
+        {{ return(value) }}
+    {%- endif -%}
+    {%- set default = activity_schema._dataset_literal(output.default) -%}
+    {%- if output.aggregate not in ['sum', 'avg'] -%}
+        {%- set default = 'cast(' ~ default ~ ' as '
+            ~ activity_schema._dataset_type(output) ~ ')' -%}
+    {%- endif -%}
+    {{ return('case when ' ~ found ~ ' then ' ~ value ~ ' else ' ~ default
+        ~ ' end') }}
 {%- endmacro %}

@@ -1,7 +1,8 @@
 {#-
     dataset(stream, primary, append=[]) -> the select of a dataset: one row
     per selected row of the primary activity, with columns of activities
-    appended by time relationships. See the README for the full reference.
+    appended by time relationships. The README's `dataset` section has a
+    guided example.
 
     stream: the stream relation, e.g. ref('customer_stream').
     primary: {
@@ -20,13 +21,33 @@
         'columns': [column, ...],
         'filters': [filter, ...],   -- optional
     }
-    A column is a name, or {'column', 'alias', 'aggregate', 'default'};
-    aggregates are count, count_distinct, sum, avg, min, max (a count may
-    leave out 'column' to count rows). A filter is {'column', 'operator',
-    'value'}. Output names: primary columns keep their names; appended ones
+    A column is a name (a stream column such as ts, activity_id,
+    revenue_impact, or a feature the activity declares, cast to its
+    declared type), or {'column', 'alias', 'aggregate', 'default'}.
+    Aggregates are count, count_distinct, sum, avg, min, max, over the
+    non-null values as in SQL (a count may leave out 'column' to count
+    rows; sum and avg need a numeric column; min and max of a boolean are
+    false < true). A filter is {'column', 'operator', 'value'} with operator
+    =, !=, <, <=, >, >=, in, not in, is null, is not null; all of an
+    activity's filters must hold.
+
+    Semantics (shared/docs/activity-schema.md): earliest and latest order
+    by (ts, activity_id); before and after are strict; in between is
+    (ts, activity_repeated_at] of the primary row, open-ended on its last.
+    A count (or count_distinct) over no rows is 0. Any other output over no
+    rows (no row picked, no row aggregated) is null, or its 'default' when
+    one is given; a default never replaces a null computed from rows (such
+    as the sum of null values). Counts take no default.
+
+    Output names: primary columns keep their names; appended ones
     are '<relationship>_<activity>_<column>' for picks and
     '<relationship>_<activity>_<aggregate>[_<column>]' for aggregates,
-    unless an alias is given.
+    unless an alias is given. Names must be unique (case insensitive).
+
+    Wrong arguments (an unknown activity, feature, relationship, aggregate,
+    selector or key, an aggregate on a pick relationship, a duplicate output
+    name...) fail when dbt compiles the model, with a message naming the
+    model, the argument and the allowed values.
 
     Example:
         {{ activity_schema.dataset(
@@ -40,5 +61,11 @@
 -#}
 {% macro dataset(stream, primary, append=[]) -%}
     {%- set spec = activity_schema._dataset_spec(stream, primary, append) -%}
+    {%- if not execute -%}
+        {#- While dbt parses, its graph is empty: features and their types
+            are unknown, so the spec is checked again and the SQL written
+            when dbt compiles the model. -#}
+        {{ return('select 1 as _dataset_not_compiled') }}
+    {%- endif -%}
     {{ activity_schema._dataset_sql(spec) }}
 {%- endmacro %}

@@ -1,0 +1,284 @@
+"""An independent reference implementation of `activity_schema.dataset`.
+
+Written from the semantics page (``shared/docs/activity-schema.md``) and the
+macro's documented interface (``dataset.sql``), never from the generated SQL:
+plain Python over a list of stream rows, one entity at a time, with none of
+the window-function tricks of the macro. The property tests compare the two.
+
+Stream rows are dicts with at least::
+
+    activity, activity_id, ts, features (a dict), revenue_impact
+
+and either ``entity`` or ``customer`` / ``anonymous_customer_id`` (the entity
+is ``coalesce(customer, anonymous_customer_id)``). Other stream columns
+(``link``...) are read when a dataset asks for them. ``activity_occurrence``
+and ``activity_repeated_at`` are computed here from the rows themselves.
+
+A dataset is described exactly as the macro's arguments::
+
+    primary = {'activity', 'selector': all|first|last|nth, 'nth',
+               'columns': [...], 'filters': [...]}
+    append = [{'activity', 'relationship', 'columns': [...],
+               'filters': [...]}, ...]
+
+where a column is a name or ``{'column', 'alias', 'aggregate', 'default'}``
+and a filter is ``{'column', 'operator', 'value'}``.
+
+The rules implemented, as the page states them, for a primary row ``p``
+(entity ``c``, time ``t``, ``n = p.activity_repeated_at``) and the entity's
+rows ``a`` of an appended activity (after the appended filters):
+
+- earliest / latest order by ``(ts, activity_id)``;
+- ``ever``: every row; ``before``: ``a.ts < t``; ``after``: ``a.ts > t``;
+  ``in_between``: ``t < a.ts`` and (``n`` is null or ``a.ts <= n``);
+- ``n`` is the ts of the entity's next row of the primary activity (by
+  ``(ts, activity_id)``, over every row of that activity, whatever the
+  selector and the primary filters), null on the last;
+- selectors: ``first`` = occurrence 1, ``last`` = no next row, ``nth`` =
+  occurrence n; the primary filters keep a subset of the selected rows;
+- aggregates: ``count`` (rows, or non-null values of a column),
+  ``count_distinct`` (distinct non-null values), ``sum``, ``avg``, ``min``,
+  ``max`` (over non-null values, as SQL). A count (either kind) over no rows
+  is 0; the others over no rows are null, or the declared ``default``. The
+  default is for *no rows*: rows whose values are all null still give null.
+- a pick over no rows is null, or the declared ``default``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+RELATIONSHIPS: dict[str, tuple[str, str]] = {
+    # relationship: (kind, window); kind 'first' / 'last' picks, 'aggregate'
+    "first_ever": ("first", "ever"),
+    "last_ever": ("last", "ever"),
+    "first_before": ("first", "before"),
+    "last_before": ("last", "before"),
+    "first_after": ("first", "after"),
+    "last_after": ("last", "after"),
+    "first_in_between": ("first", "in_between"),
+    "last_in_between": ("last", "in_between"),
+    "aggregate_before": ("aggregate", "before"),
+    "aggregate_after": ("aggregate", "after"),
+    "aggregate_in_between": ("aggregate", "in_between"),
+    "aggregate_all": ("aggregate", "ever"),
+}
+AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
+SELECTORS = ("all", "first", "last", "nth")
+STREAM_COLUMNS = (
+    "activity_id", "ts", "customer", "anonymous_customer_id", "activity",
+    "revenue_impact", "link", "activity_occurrence", "activity_repeated_at",
+)
+
+Row = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- #
+# The stream
+# --------------------------------------------------------------------------- #
+def entity_of(row: Mapping[str, Any]) -> Any:
+    """coalesce(customer, anonymous_customer_id), or the row's `entity`."""
+    if "entity" in row:
+        return row["entity"]
+    customer = row.get("customer")
+    return customer if customer is not None else row.get("anonymous_customer_id")
+
+
+def order_key(row: Mapping[str, Any]) -> tuple:
+    """Earliest first: (ts, activity_id)."""
+    return (row["ts"], row["activity_id"])
+
+
+def with_occurrences(rows: Iterable[Mapping[str, Any]]) -> list[Row]:
+    """Copies of the rows with `entity`, `activity_occurrence` and
+    `activity_repeated_at`, computed per (activity, entity) by (ts, activity_id)."""
+    partitions: dict[tuple, list[Row]] = defaultdict(list)
+    out: list[Row] = []
+    for row in rows:
+        copy = dict(row)
+        copy["entity"] = entity_of(row)
+        copy.setdefault("features", {})
+        partitions[(copy["activity"], copy["entity"])].append(copy)
+        out.append(copy)
+    for partition in partitions.values():
+        partition.sort(key=order_key)
+        for index, row in enumerate(partition):
+            row["activity_occurrence"] = index + 1
+            following = partition[index + 1] if index + 1 < len(partition) else None
+            row["activity_repeated_at"] = following["ts"] if following else None
+    return out
+
+
+def value_of(row: Mapping[str, Any], column: str) -> Any:
+    """A stream column, else a feature (a missing feature is null)."""
+    if column in STREAM_COLUMNS:
+        return row.get(column)
+    if column == "entity":
+        return row["entity"]
+    return row["features"].get(column)
+
+
+# --------------------------------------------------------------------------- #
+# Filters (SQL three-valued logic: a comparison with null does not hold)
+# --------------------------------------------------------------------------- #
+def _holds(value: Any, operator: str, expected: Any) -> bool:
+    operator = operator.lower()
+    if operator == "is null":
+        return value is None
+    if operator == "is not null":
+        return value is not None
+    if value is None:
+        return False
+    if operator in ("in", "not in"):
+        listed = [item for item in expected if item is not None]
+        if operator == "in":
+            return value in listed
+        # `x not in (..., null)` is never true in SQL.
+        return value not in listed and len(listed) == len(list(expected))
+    if expected is None:
+        return False
+    return {
+        "=": value == expected,
+        "!=": value != expected,
+        "<>": value != expected,
+        "<": value < expected,
+        "<=": value <= expected,
+        ">": value > expected,
+        ">=": value >= expected,
+    }[operator]
+
+
+def passes(row: Mapping[str, Any], filters: Sequence[Mapping[str, Any]]) -> bool:
+    return all(
+        _holds(value_of(row, f["column"]), f.get("operator", "="), f.get("value"))
+        for f in filters or ()
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Columns
+# --------------------------------------------------------------------------- #
+def normalize_column(item: Any) -> dict[str, Any]:
+    return {"column": item} if isinstance(item, str) else dict(item)
+
+
+def output_name(item: Mapping[str, Any], relationship: str | None,
+                activity: str | None) -> str:
+    """The documented output name: the alias, else the column for a primary
+    column, '<relationship>_<activity>_<column>' for a pick and
+    '<relationship>_<activity>_<aggregate>[_<column>]' for an aggregate."""
+    if item.get("alias"):
+        return item["alias"]
+    if relationship is None:
+        return item["column"]
+    prefix = f"{relationship}_{activity}"
+    if item.get("aggregate") is None:
+        return f"{prefix}_{item['column']}"
+    suffix = f"_{item['column']}" if item.get("column") is not None else ""
+    return f"{prefix}_{item['aggregate']}{suffix}"
+
+
+def aggregate(function: str, values: list[Any], rows_considered: int,
+              default: Any = None) -> Any:
+    """One aggregate over the values of the considered rows (None = null)."""
+    present = [v for v in values if v is not None]
+    if function == "count":
+        return len(present)
+    if function == "count_distinct":
+        return len(set(present))
+    if rows_considered == 0:
+        return default
+    if not present:
+        return None
+    if function == "sum":
+        return sum(present)
+    if function == "avg":
+        total = sum(present)
+        if isinstance(total, Decimal):
+            return total / Decimal(len(present))
+        return total / len(present)
+    if function == "min":
+        return min(present)
+    if function == "max":
+        return max(present)
+    raise ValueError(f"unknown aggregate {function!r}; allowed: {AGGREGATES}")
+
+
+def _window(rows: list[Row], window: str, t: Any, n: Any) -> list[Row]:
+    if window == "ever":
+        return rows
+    if window == "before":
+        return [a for a in rows if a["ts"] < t]
+    if window == "after":
+        return [a for a in rows if a["ts"] > t]
+    if window == "in_between":
+        return [a for a in rows if t < a["ts"] and (n is None or a["ts"] <= n)]
+    raise ValueError(f"unknown window {window!r}")
+
+
+# --------------------------------------------------------------------------- #
+# The dataset
+# --------------------------------------------------------------------------- #
+def compute_dataset(
+    rows: Iterable[Mapping[str, Any]],
+    primary: Mapping[str, Any],
+    append: Sequence[Mapping[str, Any]] = (),
+) -> list[Row]:
+    """The rows of the dataset, one dict {output name: value} per selected
+    primary row, in (entity, ts, activity_id) order."""
+    stream = with_occurrences(rows)
+    selector = primary.get("selector", "all")
+    if selector not in SELECTORS:
+        raise ValueError(f"unknown selector {selector!r}; allowed: {SELECTORS}")
+    by_entity_activity: dict[tuple, list[Row]] = defaultdict(list)
+    for row in stream:
+        by_entity_activity[(row["entity"], row["activity"])].append(row)
+    for partition in by_entity_activity.values():
+        partition.sort(key=order_key)
+
+    primary_rows = [r for r in stream if r["activity"] == primary["activity"]]
+    primary_rows.sort(key=lambda r: (str(r["entity"]), *order_key(r)))
+
+    def selected(row: Row) -> bool:
+        if selector == "first":
+            return row["activity_occurrence"] == 1
+        if selector == "last":
+            return row["activity_repeated_at"] is None
+        if selector == "nth":
+            return row["activity_occurrence"] == primary["nth"]
+        return True
+
+    out: list[Row] = []
+    for p in primary_rows:
+        if not selected(p) or not passes(p, primary.get("filters", [])):
+            continue
+        t, n = p["ts"], p["activity_repeated_at"]
+        result: Row = {}
+        for item in map(normalize_column, primary["columns"]):
+            result[output_name(item, None, None)] = value_of(p, item["column"])
+        for appended in append:
+            kind, window = RELATIONSHIPS[appended["relationship"]]
+            candidates = [
+                a for a in by_entity_activity[(p["entity"], appended["activity"])]
+                if passes(a, appended.get("filters", []))
+            ]
+            considered = _window(candidates, window, t, n)  # in (ts, id) order
+            for item in map(normalize_column, appended["columns"]):
+                name = output_name(item, appended["relationship"], appended["activity"])
+                default = item.get("default")
+                if kind == "aggregate":
+                    column = item.get("column")
+                    values = [
+                        1 if column is None else value_of(a, column) for a in considered
+                    ]
+                    result[name] = aggregate(
+                        item["aggregate"], values, len(considered), default)
+                elif not considered:
+                    result[name] = default
+                else:
+                    picked = considered[0] if kind == "first" else considered[-1]
+                    result[name] = value_of(picked, item["column"])
+        out.append(result)
+    return out

@@ -1,0 +1,219 @@
+"""Wrong arguments of `activity_schema.dataset` fail when dbt compiles the
+model, with a message that names the model, the argument and what is allowed.
+
+One throwaway copy of the project on DuckDB; each case writes one broken
+dataset model into it, runs `dbt compile --select <model>` and removes the
+model again. Some mistakes are caught while dbt parses (the arguments alone
+show them), others once dbt's graph knows the activities and their features:
+both make the compile fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.python.dbt_harness import DbtProject
+
+ACTIVITIES = "created_account, made_payment, placed_order, viewed_page"
+AGGREGATE_RELATIONSHIPS = (
+    "aggregate_before, aggregate_after, aggregate_in_between, aggregate_all")
+
+
+def dataset_model(primary: str, append: str) -> str:
+    return (
+        "{{ activity_schema.dataset(\n"
+        "    stream=ref('customer_stream'),\n"
+        f"    primary={primary},\n"
+        f"    append={append},\n"
+        ") }}\n"
+    )
+
+
+ORDERS = "{'activity': 'placed_order', 'columns': ['customer', 'ts']}"
+
+# name: (primary, append, fragments the message must contain)
+CASES: dict[str, tuple[str, str, list[str]]] = {
+    "unknown_primary_activity": (
+        "{'activity': 'bought_jaffle', 'columns': ['customer']}", "[]",
+        ["argument 'primary.activity' is 'bought_jaffle'",
+         f"allowed values: {ACTIVITIES}."],
+    ),
+    "unknown_appended_activity": (
+        ORDERS,
+        "[{'activity': 'placed_orders', 'relationship': 'first_before',"
+        " 'columns': ['ts']}]",
+        ["argument 'append[0].activity' is 'placed_orders'",
+         f"allowed values: {ACTIVITIES}."],
+    ),
+    "unknown_feature": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'last_before',"
+        " 'columns': ['ts', 'payment_colour']}]",
+        ["argument 'append[0].columns[1].column' is 'payment_colour'",
+         "allowed values: activity_id, ts,",
+         "payment_id, order_id, payment_method, amount."],
+    ),
+    "unknown_primary_feature": (
+        "{'activity': 'placed_order', 'columns': ['customer', 'colour']}", "[]",
+        ["argument 'primary.columns[1].column' is 'colour'",
+         "allowed values: activity_id,", "order_id, order_status."],
+    ),
+    "unknown_filter_column": (
+        "{'activity': 'placed_order', 'columns': ['customer'],"
+        " 'filters': [{'column': 'state', 'value': 'x'}]}", "[]",
+        ["argument 'primary.filters[0].column' is 'state'",
+         "allowed values: activity_id,", "order_id, order_status."],
+    ),
+    "unknown_relationship": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'second_before',"
+        " 'columns': ['ts']}]",
+        ["argument 'append[0].relationship' is 'second_before'",
+         "allowed values: first_ever, last_ever, first_before, last_before,"
+         " first_after, last_after, first_in_between, last_in_between,"
+         f" {AGGREGATE_RELATIONSHIPS}."],
+    ),
+    "aggregate_on_a_pick_relationship": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_before',"
+        " 'columns': [{'column': 'revenue_impact', 'aggregate': 'sum'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'sum'",
+         "relationship 'first_before' picks one row",
+         f"one of the relationships {AGGREGATE_RELATIONSHIPS}."],
+    ),
+    "unknown_aggregate": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'columns': [{'column': 'amount', 'aggregate': 'median'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'median'",
+         "allowed values: count, count_distinct, sum, avg, min, max."],
+    ),
+    "sum_of_a_string_feature": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'columns': [{'column': 'payment_method', 'aggregate': 'sum'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'sum'",
+         "needs a numeric column; 'payment_method' is string."],
+    ),
+    "duplicate_output_column": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'columns': [{'column': 'ts', 'alias': 'paid_at'}]},"
+        " {'activity': 'made_payment', 'relationship': 'last_after',"
+        " 'columns': [{'column': 'ts', 'alias': 'Paid_At'}]}]",
+        ["argument 'append[1].columns[0]' gives the output column name"
+         " 'Paid_At' a second time",
+         "already used: customer, ts, paid_at."],
+    ),
+    "duplicate_default_output_name": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'columns': ['ts', 'ts']}]",
+        ["argument 'append[0].columns[1]' gives the output column name"
+         " 'first_after_made_payment_ts' a second time"],
+    ),
+    "bad_selector": (
+        "{'activity': 'placed_order', 'selector': 'latest',"
+        " 'columns': ['customer']}", "[]",
+        ["argument 'primary.selector' is 'latest'",
+         "allowed values: all, first, last, nth."],
+    ),
+    "bad_nth": (
+        "{'activity': 'placed_order', 'selector': 'nth', 'nth': 0,"
+        " 'columns': ['customer']}", "[]",
+        ["argument 'primary.nth' is '0'",
+         "allowed values: a whole number of at least 1"],
+    ),
+    "aggregate_on_a_primary_column": (
+        "{'activity': 'placed_order',"
+        " 'columns': [{'column': 'order_id', 'aggregate': 'max'}]}", "[]",
+        ["argument 'primary.columns[0]' has an aggregate or a default",
+         "allowed keys: column, alias)."],
+    ),
+    "unknown_filter_operator": (
+        "{'activity': 'placed_order', 'columns': ['customer'],"
+        " 'filters': [{'column': 'order_status', 'operator': 'like',"
+        " 'value': 'ret%'}]}", "[]",
+        ["argument 'primary.filters[0].operator' is 'like'",
+         "allowed values: =, !=, <, <=, >, >=, in, not in, is null,"
+         " is not null."],
+    ),
+    "misspelled_key": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'columns': [{'column': 'amount', 'agregate': 'sum'}]}]",
+        ["argument 'append[0].columns[0]' has the key 'agregate'",
+         "allowed keys: column, alias, aggregate, default."],
+    ),
+    "default_on_a_count": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'columns': [{'aggregate': 'count', 'default': 0}]}]",
+        ["argument 'append[0].columns[0].default' is set on a count",
+         "a default applies to picks and to the aggregates sum, avg, min,"
+         " max."],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def duckdb_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtProject]:
+    copy = DbtProject.create(tmp_path_factory.mktemp("dataset_errors"), "duckdb")
+    deps = copy.dbt("deps")
+    assert deps.success, deps.log
+    try:
+        yield copy
+    finally:
+        copy.drop()
+
+
+def compile_model(project: DbtProject, name: str, sql: str):
+    path: Path = project.root / "models" / "datasets" / f"{name}.sql"
+    path.write_text(sql)
+    try:
+        return project.dbt("compile", "--select", name)
+    finally:
+        path.unlink()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_wrong_argument_fails_at_compile_time(
+    duckdb_project: DbtProject, case: str
+) -> None:
+    primary, append, fragments = CASES[case]
+    name = f"broken_{case}"
+    result = compile_model(duckdb_project, name, dataset_model(primary, append))
+    assert not result.success, f"{name} compiled:\n{result.log}"
+    message = " ".join(
+        str(part) for part in (result.exception, result.log) if part)
+    assert f"activity_schema.dataset in model '{name}'" in message, message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+
+
+def test_valid_arguments_compile(duckdb_project: DbtProject) -> None:
+    """The control: aggregates of numeric features (unknown while dbt
+    parses), filters, defaults and every selector compile."""
+    append = (
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_in_between',"
+        " 'filters': [{'column': 'payment_method', 'operator': 'in',"
+        " 'value': ['coupon', 'gift_card']}],"
+        " 'columns': [{'column': 'amount', 'aggregate': 'sum', 'default': 0},"
+        " {'column': 'amount', 'aggregate': 'avg'},"
+        " {'column': 'order_id', 'aggregate': 'count_distinct'}]},"
+        " {'activity': 'placed_order', 'relationship': 'last_before',"
+        " 'columns': ['order_status', {'column': 'ts', 'default':"
+        " '1970-01-01'}]}]"
+    )
+    for selector in ("'all'", "'first'", "'last'", "'nth', 'nth': 2"):
+        primary = (
+            f"{{'activity': 'placed_order', 'selector': {selector},"
+            " 'columns': ['customer', 'ts', 'order_id'],"
+            " 'filters': [{'column': 'order_status', 'operator': '!=',"
+            " 'value': 'returned'}]}")
+        result = compile_model(
+            duckdb_project, "valid_dataset", dataset_model(primary, append))
+        assert result.success, f"selector {selector}:\n{result.log}"
