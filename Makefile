@@ -64,3 +64,22 @@ db-up: ## Start Postgres with docker compose (for users with Docker)
 
 clean: ## Remove build outputs and the local DuckDB file
 	rm -rf target dbt_packages logs $(WORK) jaffle_activity.duckdb jaffle_activity.duckdb.wal
+
+.PHONY: bench-incremental
+bench-incremental: deps ## Benchmark incremental customer_stream vs full refresh (BENCH_ARGS=--quick: smoke run)
+	$(BIN)/python -m bench.bench_incremental $(BENCH_ARGS)
+
+# The warehouse adapters of requirements-warehouses.txt, in a venv of their own:
+# their connectors pin dependency versions that need not agree with .venv's.
+WAREHOUSES_VENV := $(WORK)/venv-warehouses
+WAREHOUSES_INSTALLED := $(WAREHOUSES_VENV)/.installed
+
+$(WAREHOUSES_INSTALLED): requirements-warehouses.txt
+	test -x $(WAREHOUSES_VENV)/bin/python || $(PYTHON) -m venv $(WAREHOUSES_VENV)
+	$(WAREHOUSES_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(WAREHOUSES_VENV)/bin/python -m pip install --quiet -r requirements-warehouses.txt
+	touch $@
+
+.PHONY: test-warehouses
+test-warehouses: $(INSTALLED) $(WAREHOUSES_INSTALLED) ## Check the stream's physical design (Snowflake, BigQuery, Redshift, Databricks offline; Postgres built)
+	JAFFLE_REQUIRE_WAREHOUSES=1 $(BIN)/python -m pytest tests/python/test_physical_design.py

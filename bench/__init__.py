@@ -1,0 +1,1 @@
+"""Benchmarks of the jaffle_activity project (not tests; see bench/README.md)."""

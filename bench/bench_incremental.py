@@ -1,0 +1,449 @@
+"""Benchmark: an incremental customer_stream run against a full refresh.
+
+For each engine and size, in a throwaway copy of the project (the pytest
+harness `tests/python/dbt_harness.py`):
+
+1. `dbt deps`, `dbt seed` (creates the raw tables with the right types), then
+   the raw tables are emptied and bulk-loaded with data generated in DuckDB
+   (`bench/datagen.py`; for Postgres through CSV and COPY).
+2. `dbt run --full-refresh --select +customer_stream`: the full time.
+3. A batch of new source rows (1 % of the stream's rows; 20 % of them late:
+   1-48 h before the stream's latest ts, the rest after it) is inserted into
+   the raw tables in place, then `dbt run --select +customer_stream`: the
+   incremental time.
+4. The stream must equal a full rebuild: the same macro compiled as a view
+   over the current sources (`customer_stream_full`), compared with EXCEPT
+   ALL both ways.
+
+Times are the sum of the `execution_time`s of the activity models and the
+stream in `target/run_results.json` (dbt's start-up is left out).
+
+Prints a markdown table and writes it to bench/results/incremental.md (or
+--output). Exits 1 if an incremental result differs from the full rebuild
+(or a run fails); a ratio above its target is reported, not an error.
+
+    python -m bench.bench_incremental                   # 1M + 10M DuckDB, 1M Postgres
+    python -m bench.bench_incremental --quick           # 100k on both, a smoke run
+    python -m bench.bench_incremental --duckdb-rows 1000000 --postgres-rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from bench import datagen
+from tests.python.dbt_harness import REPO_ROOT, DbtProject
+
+DEFAULT_DUCKDB_ROWS = (1_000_000, 10_000_000)
+DEFAULT_POSTGRES_ROWS = (1_000_000,)
+QUICK_ROWS = 100_000
+# (engine, nominal stream rows) -> the highest acceptable incremental/full ratio.
+TARGETS = {("duckdb", 10_000_000): 0.10, ("postgres", 1_000_000): 0.25}
+DEFAULT_OUTPUT = REPO_ROOT / "bench" / "results" / "incremental.md"
+QUICK_OUTPUT = REPO_ROOT / "bench" / "results" / "incremental_quick.md"
+
+FULL_VIEW = """\
+{{ config(materialized='view') }}
+
+{{ activity_schema.stream(customer_activities()) }}
+"""
+TIMED_PREFIXES = ("act_",)
+TIMED_MODELS = ("customer_stream",)
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Result:
+    engine: str
+    nominal_rows: int
+    stream_rows: int | None = None
+    batch_rows: int | None = None
+    late_rows: int | None = None
+    full_seconds: float | None = None
+    incremental_seconds: float | None = None
+    differing_rows: int | None = None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.full_seconds and self.incremental_seconds is not None:
+            return self.incremental_seconds / self.full_seconds
+        return None
+
+    @property
+    def equal(self) -> bool:
+        return self.error is None and self.differing_rows == 0
+
+    @property
+    def target(self) -> float | None:
+        return TARGETS.get((self.engine, self.nominal_rows))
+
+
+# -- dbt ---------------------------------------------------------------------------
+
+
+def run_dbt(project: DbtProject, *args: str, label: str | None = None) -> dict[str, float]:
+    """Run dbt; return {model name: execution_time} from run_results.json.
+
+    With a label, run_results.json is also kept as run_results_<label>.json.
+    """
+    started = time.perf_counter()
+    result = project.dbt(*args)
+    wall = time.perf_counter() - started
+    if not result.success:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.log[-6000:]}")
+    path = project.root / "target" / "run_results.json"
+    times: dict[str, float] = {}
+    if args[0] in ("run", "build", "seed"):
+        if label:
+            shutil.copy2(path, path.with_name(f"run_results_{label}.json"))
+        for node in json.loads(path.read_text())["results"]:
+            times[node["unique_id"].split(".")[-1]] = float(node["execution_time"])
+    times["_wall"] = wall
+    return times
+
+
+def timed_sum(times: dict[str, float]) -> float:
+    return sum(
+        seconds for name, seconds in times.items()
+        if name.startswith(TIMED_PREFIXES) or name in TIMED_MODELS
+    )
+
+
+# -- loading the generated data ------------------------------------------------------
+
+
+def load_duckdb(project: DbtProject, generator: Path, prefix: str, replace: bool) -> None:
+    """Copy the generator's tables into the warehouse's raw tables."""
+    statements = [f"attach '{generator}' as gen (read_only)"]
+    for table in datagen.RAW_TABLES:
+        columns = ", ".join(datagen.RAW_COLUMNS[table])
+        if replace:
+            statements.append(f"delete from raw.{table}")
+        statements.append(
+            f"insert into raw.{table} ({columns}) "
+            f"select {columns} from gen.{prefix}{table} order by id"
+        )
+    statements.append("detach gen")
+    project.execute(*statements)
+
+
+def load_postgres(
+    project: DbtProject, generator: Path, prefix: str, replace: bool, scratch: Path
+) -> None:
+    """Export the generator's tables as CSV and COPY them into Postgres."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    with duckdb.connect(str(generator), read_only=True) as con:
+        for table in datagen.RAW_TABLES:
+            path = scratch / f"{prefix}{table}.csv"
+            columns = ", ".join(datagen.RAW_COLUMNS[table])
+            con.execute(
+                f"copy (select {columns} from {prefix}{table} order by id) "
+                f"to '{path}' (format csv, header true, "
+                f"timestampformat '%Y-%m-%d %H:%M:%S')"
+            )
+            paths[table] = path
+    with contextlib.closing(project._pg_connect()) as con:
+        with con.cursor() as cur:
+            for table, path in paths.items():
+                columns = ", ".join(datagen.RAW_COLUMNS[table])
+                if replace:
+                    cur.execute(f"truncate raw.{table}")
+                with path.open() as handle:
+                    cur.copy_expert(
+                        f"copy raw.{table} ({columns}) from stdin with (format csv, header true)",
+                        handle,
+                    )
+        con.commit()
+    for path in paths.values():
+        path.unlink()
+
+
+def pg_analyze(project: DbtProject) -> None:
+    """ANALYZE, as autovacuum would soon after a bulk load or a new table."""
+    with contextlib.closing(project._pg_connect()) as con:
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute("analyze")
+
+
+# -- one engine and size ---------------------------------------------------------------
+
+
+def generator_database(workdir: Path, rows: int, seed: int) -> tuple[Path, dict[str, int]]:
+    """The generator database for (rows, seed), generated once per work folder."""
+    path = workdir / f"generator_{rows}_{seed}.duckdb"
+    marker = path.with_suffix(".json")
+    if path.exists() and marker.exists():
+        return path, json.loads(marker.read_text())
+    path.unlink(missing_ok=True)
+    log(f"generating ~{rows:,} raw rows (seed {seed}) in {path}")
+    started = time.perf_counter()
+    with duckdb.connect(str(path)) as con:
+        counts = datagen.generate_base(con, rows, seed=seed)
+    counts["_seconds"] = round(time.perf_counter() - started, 1)
+    marker.write_text(json.dumps(counts))
+    log(f"generated {counts}")
+    return path, counts
+
+
+def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -> Result:
+    result = Result(engine=engine, nominal_rows=rows)
+    folder = Path(tempfile.mkdtemp(prefix=f"{engine}_{rows}_", dir=workdir))
+    project: DbtProject | None = None
+    try:
+        generator, counts = generator_database(workdir, rows, args.seed)
+        result.details["generated"] = counts
+        project = DbtProject.create(folder, engine)
+        result.details["project"] = str(project.root)
+        if project.database:
+            result.details["database"] = project.database
+        project.copy_seeds(REPO_ROOT / "seeds")
+        (project.root / "models" / "stream" / "customer_stream_full.sql").write_text(FULL_VIEW)
+        schema = project.schema
+
+        log(f"{engine} {rows:,}: dbt deps + dbt seed in {project.root}")
+        run_dbt(project, "deps")
+        run_dbt(project, "seed", "--full-refresh")
+
+        log(f"{engine} {rows:,}: loading the raw tables")
+        started = time.perf_counter()
+        if engine == "duckdb":
+            load_duckdb(project, generator, "", replace=True)
+        else:
+            load_postgres(project, generator, "", replace=True, scratch=folder / "csv")
+            pg_analyze(project)
+        result.details["load_seconds"] = round(time.perf_counter() - started, 1)
+
+        log(f"{engine} {rows:,}: dbt run --full-refresh --select +customer_stream")
+        full = run_dbt(
+            project, "run", "--full-refresh", "--select", "+customer_stream", label="full"
+        )
+        result.full_seconds = timed_sum(full)
+        result.details["full_times"] = full
+        log(f"{engine} {rows:,}: full refresh {result.full_seconds:.2f} s")
+        if engine == "postgres":
+            pg_analyze(project)
+
+        stream_rows, high_water_mark = project.query(
+            f"select count(*), max(ts) from {schema}.customer_stream"
+        )[0]
+        result.stream_rows = int(stream_rows)
+        if isinstance(high_water_mark, str):
+            high_water_mark = datetime.fromisoformat(high_water_mark)
+
+        batch_rows = max(1, round(args.batch_fraction * result.stream_rows))
+        log(f"{engine} {rows:,}: batch of {batch_rows:,} rows (high-water mark {high_water_mark})")
+        with duckdb.connect(str(generator)) as con:
+            summary = datagen.generate_batch(
+                con, batch_rows, high_water_mark, seed=args.seed, late=args.late
+            )
+        result.batch_rows = summary["rows"]
+        result.late_rows = summary["late_rows"]
+        result.details["batch"] = {k: str(v) if isinstance(v, datetime) else v
+                                   for k, v in summary.items()}
+        started = time.perf_counter()
+        if engine == "duckdb":
+            load_duckdb(project, generator, "b_", replace=False)
+        else:
+            load_postgres(project, generator, "b_", replace=False, scratch=folder / "csv")
+        result.details["batch_load_seconds"] = round(time.perf_counter() - started, 2)
+
+        log(f"{engine} {rows:,}: dbt run --select +customer_stream (incremental)")
+        incremental = run_dbt(
+            project, "run", "--select", "+customer_stream", label="incremental"
+        )
+        result.incremental_seconds = timed_sum(incremental)
+        result.details["incremental_times"] = incremental
+        log(f"{engine} {rows:,}: incremental {result.incremental_seconds:.2f} s "
+            f"(ratio {result.ratio:.3f})")
+
+        log(f"{engine} {rows:,}: comparing with a full rebuild")
+        run_dbt(project, "run", "--select", "customer_stream_full")
+        started = time.perf_counter()
+        only_incremental, only_full = project.query(
+            f"""
+            select
+                (select count(*) from (
+                    select * from {schema}.customer_stream
+                    except all
+                    select * from {schema}.customer_stream_full) as a),
+                (select count(*) from (
+                    select * from {schema}.customer_stream_full
+                    except all
+                    select * from {schema}.customer_stream) as b)
+            """
+        )[0]
+        result.details["compare_seconds"] = round(time.perf_counter() - started, 1)
+        result.details["only_incremental"] = int(only_incremental)
+        result.details["only_full"] = int(only_full)
+        result.differing_rows = int(only_incremental) + int(only_full)
+        log(f"{engine} {rows:,}: {result.differing_rows} differing rows")
+    except Exception as error:  # noqa: BLE001 - reported in the table
+        result.error = f"{type(error).__name__}: {error}"
+        log(f"{engine} {rows:,}: FAILED\n{traceback.format_exc()}")
+    finally:
+        if project is not None and not args.keep:
+            with contextlib.suppress(Exception):
+                project.drop()
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+# -- report --------------------------------------------------------------------------
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def markdown(results: list[Result], command: str, args: argparse.Namespace) -> str:
+    lines = [
+        "| engine | stream rows | batch rows | full refresh (s) | incremental (s) "
+        "| incremental / full | equal | target | target met |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for r in results:
+        ratio = "—" if r.ratio is None else f"{r.ratio:.3f}"
+        equal = "yes" if r.equal else ("no" if r.differing_rows else "error")
+        target = "—" if r.target is None else f"≤ {r.target:.2f}"
+        met = "—" if r.target is None or r.ratio is None else ("yes" if r.ratio <= r.target else "no")
+        lines.append(
+            f"| {r.engine} | {_count(r.stream_rows)} | {_count(r.batch_rows)} "
+            f"| {_seconds(r.full_seconds)} | {_seconds(r.incremental_seconds)} "
+            f"| {ratio} | {equal} | {target} | {met} |"
+        )
+    lines += ["", "Targets:", ""]
+    for (engine, rows), limit in TARGETS.items():
+        matching = [r for r in results if (r.engine, r.nominal_rows) == (engine, rows)]
+        if not matching or matching[0].ratio is None:
+            verdict = "not measured in this run"
+        else:
+            ratio = matching[0].ratio
+            verdict = f"{ratio:.3f} — {'met' if ratio <= limit else 'NOT met'}"
+        lines.append(f"- {engine} at {rows:,} stream rows: incremental / full ≤ {limit:.2f}: {verdict}")
+    lines += [
+        "",
+        f"Command: `{command}`",
+        "",
+        "Times: sum of the `execution_time` of the activity models (`act_*`) and "
+        "`customer_stream` in `target/run_results.json`. Batch: "
+        f"{args.batch_fraction:.0%} of the stream's rows as new source rows, "
+        f"{args.late:.0%} of them late (1-48 h before the stream's latest ts); "
+        "'late rows' below counts the rows whose stream ts is before it.",
+        "",
+        "Details:",
+        "",
+    ]
+    for r in results:
+        d = r.details
+        inc = d.get("incremental_times", {})
+        full = d.get("full_times", {})
+        lines.append(
+            f"- {r.engine} {r.nominal_rows:,}: generated {d.get('generated', {})}; "
+            f"load {d.get('load_seconds', '—')} s; late rows {_count(r.late_rows)}; "
+            f"customer_stream full {_seconds(full.get('customer_stream'))} s, "
+            f"incremental {_seconds(inc.get('customer_stream'))} s; "
+            f"dbt wall time full {_seconds(full.get('_wall'))} s, "
+            f"incremental {_seconds(inc.get('_wall'))} s; "
+            f"compare {d.get('compare_seconds', '—')} s"
+            + (f"; only in incremental {d['only_incremental']}, only in full {d['only_full']}"
+               if "only_full" in d else "")
+            + (f"; ERROR: {r.error.splitlines()[0]}" if r.error else "")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_incremental",
+        description="Time an incremental customer_stream run against a full refresh "
+                    "and check that it equals a full rebuild.",
+    )
+    parser.add_argument("--duckdb-rows", type=int, nargs="*", default=None,
+                        help="stream sizes on DuckDB (default 1000000 10000000; none: skip)")
+    parser.add_argument("--postgres-rows", type=int, nargs="*", default=None,
+                        help="stream sizes on Postgres (default 1000000; none: skip)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: {QUICK_ROWS:,} rows on each engine "
+                             "(unless sizes are given)")
+    parser.add_argument("--batch-fraction", type=float, default=0.01,
+                        help="new rows as a share of the stream's rows (default %(default)s)")
+    parser.add_argument("--late", type=float, default=0.2,
+                        help="share of late batch rows (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=datagen.DEFAULT_SEED,
+                        help="random seed of the generated data (default %(default)s)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="where the throwaway copies go (default: a new temporary folder)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the copies, DuckDB files and Postgres databases (to profile)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"markdown file (default {DEFAULT_OUTPUT.relative_to(REPO_ROOT)}, "
+                             f"with --quick {QUICK_OUTPUT.relative_to(REPO_ROOT)})")
+    args = parser.parse_args(argv)
+    default_duckdb = [QUICK_ROWS] if args.quick else list(DEFAULT_DUCKDB_ROWS)
+    default_postgres = [QUICK_ROWS] if args.quick else list(DEFAULT_POSTGRES_ROWS)
+    args.duckdb_rows = default_duckdb if args.duckdb_rows is None else args.duckdb_rows
+    args.postgres_rows = default_postgres if args.postgres_rows is None else args.postgres_rows
+    if args.output is None:
+        args.output = QUICK_OUTPUT if args.quick else DEFAULT_OUTPUT
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = "python -m bench.bench_incremental " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    if args.workdir is None:
+        workdir = Path(tempfile.mkdtemp(prefix="bench_incremental_"))
+        remove_workdir = not args.keep
+    else:
+        workdir = args.workdir.resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+        remove_workdir = False
+    log(f"work folder {workdir}")
+    results = []
+    try:
+        for engine, sizes in (("duckdb", args.duckdb_rows), ("postgres", args.postgres_rows)):
+            for rows in sizes:
+                results.append(bench_one(engine, rows, args, workdir))
+    finally:
+        if remove_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    report = markdown(results, command.strip(), args)
+    print(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        f"# Incremental customer_stream vs full refresh\n\nRun {datetime.now():%Y-%m-%d %H:%M}.\n\n"
+        + report
+    )
+    log(f"wrote {args.output}")
+    return 0 if all(r.equal for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
