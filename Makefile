@@ -82,4 +82,11 @@ $(WAREHOUSES_INSTALLED): requirements-warehouses.txt
 
 .PHONY: test-warehouses
 test-warehouses: $(INSTALLED) $(WAREHOUSES_INSTALLED) ## Check the stream's physical design (Snowflake, BigQuery, Redshift, Databricks offline; Postgres built)
-	JAFFLE_REQUIRE_WAREHOUSES=1 $(BIN)/python -m pytest tests/python/test_physical_design.py
+	JAFFLE_REQUIRE_WAREHOUSES=1 $(BIN)/python -m pytest -o addopts="-ra" tests/python/test_physical_design.py
+
+.PHONY: test-spark bench
+test-spark: deps ## Build the pipeline on Spark (local pyspark) and check incremental = full
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+	$(BIN)/python -m pytest -o addopts="-ra" tests/python/test_spark.py
+
+bench: bench-incremental ## Run the benchmarks (BENCH_ARGS=--quick for a smoke run)

@@ -58,6 +58,21 @@ with accepted as (
 
 select
     {{ columns | join(',\n    ') }},
-    {{ activity_schema.occurrence_columns() }}
+    {{ activity_schema.occurrence_columns() }}{{ activity_schema.stream_physical_columns() }}
 from accepted
+{%- endmacro %}
+
+
+{#-
+    stream_physical_columns() -> select-list SQL appended after the
+    occurrence columns of the stream's rows (with its leading comma): the
+    columns of the warehouse's physical design, such as the entity bucket
+    that partitions the stream on Spark. Nothing by default.
+-#}
+{% macro stream_physical_columns() -%}
+    {{ return(adapter.dispatch('stream_physical_columns', 'activity_schema')()) }}
+{%- endmacro %}
+
+{% macro default__stream_physical_columns() -%}
+    {{ return('') }}
 {%- endmacro %}

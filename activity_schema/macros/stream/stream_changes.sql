@@ -14,8 +14,15 @@
        that did not change plus the new versions), with the occurrence
        columns recomputed over the partition's whole history.
     5. Only rows that differ from what the stream holds are written.
+
+    Dispatched (`stream_changes_sql`): a warehouse that cannot delete rows
+    in place writes another shape (Spark: spark_stream_changes.sql).
 -#}
 {% macro _stream_changes_sql(activities) -%}
+    {{ return(adapter.dispatch('stream_changes_sql', 'activity_schema')(activities)) }}
+{%- endmacro %}
+
+{% macro default__stream_changes_sql(activities) -%}
     {%- set columns = activity_schema.stream_columns() -%}
     {%- set scope = activity_schema.stream_scope(activities) -%}
     {%- set compared = columns | reject('in', ['activity', 'activity_id'])

@@ -67,12 +67,23 @@
 
 {#- The stream's latest ts, from the table as it is before this run. -#}
 {% macro _stream_high_water_mark() -%}
-    {%- set result = run_query('select max(ts) from ' ~ this) -%}
+    {%- set result = run_query(adapter.dispatch(
+        'stream_high_water_mark_sql', 'activity_schema')()) -%}
     {%- set value = result.columns[0].values()[0] if result else none -%}
     {%- if value is string -%}
         {%- set value = activity_schema._parse_timestamp('max(ts)', value) -%}
     {%- endif -%}
     {{ return(value) }}
+{%- endmacro %}
+
+
+{#-
+    The query of the stream's latest ts. Dispatched: Spark returns it as
+    text (see spark_stream.sql), since pyspark turns timestamps into the
+    Python process's local time.
+-#}
+{% macro default__stream_high_water_mark_sql() -%}
+    {{ return('select max(ts) from ' ~ this) }}
 {%- endmacro %}
 
 

@@ -1,0 +1,369 @@
+"""The whole pipeline on Spark (dbt-spark `session`, pyspark local, parquet).
+
+One Spark project for the module (one Spark session per process), built once
+from generated seeds, and one DuckDB project with the same data as the
+reference. The tests run in file order and share their state:
+
+1. `dbt seed` and `dbt build` on Spark: every model and test passes;
+2. the Spark stream equals DuckDB's stream (every column; feature_json as
+   parsed JSON), and the datasets (models/datasets) equal DuckDB's;
+3. fixed sequences of batches (late rows inside the window, rows delivered
+   twice, equal timestamps, restated and deleted rows, changes older than the
+   lookback window) are written into the raw tables in place; after each
+   incremental run the stream equals a full rebuild (EXCEPT ALL both ways
+   against `customer_stream_full`, a view of the same macro). When a change is
+   older than the lookback window, a reconciliation run
+   (`stream_reconcile: true`) must bring it back to equal;
+4. a touched bucket left empty (its only entity's rows deleted) is dropped;
+5. after the batches, the datasets rebuilt on Spark equal DuckDB's on the
+   same sources.
+
+The stream runs with 64 entity buckets here (`stream_entity_buckets`), so
+that the test data leaves buckets empty for step 4.
+
+Spark needs `pip install -r requirements-spark.txt` and Java 17; the module
+runs when JAFFLE_SPARK=1 (`make test-spark`), and is skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections import Counter
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.python.dbt_harness import DbtProject, DbtResult
+from tests.python.spark_harness import SparkDbtProject, spark_missing
+from tests.python.test_incremental_property import FULL_VIEW, LOOKBACK_HOURS, Batch
+from tools.generate_data import generate
+
+if os.environ.get("JAFFLE_SPARK", "") in ("", "0"):
+    pytest.skip(
+        "Spark tests run with JAFFLE_SPARK=1 (make test-spark)", allow_module_level=True
+    )
+_MISSING = spark_missing()
+if _MISSING is not None:
+    pytest.fail(f"JAFFLE_SPARK=1 but Spark cannot run: {_MISSING}", pytrace=False)
+
+BUCKETS = 64
+DATASETS = ("customers", "customer_checkout_funnel", "order_journeys")
+STREAM_COLUMNS = (
+    "activity_id", "ts", "customer", "anonymous_customer_id", "activity",
+    "feature_json", "revenue_impact", "link", "activity_occurrence",
+    "activity_repeated_at",
+)
+
+# Batches of operations of test_incremental_property.Batch: (kind, table,
+# which row (-1: the newest), timing, draw). Applied in this order, each
+# sequence on top of the previous one's result.
+SEQUENCES: dict[str, list[list[tuple]]] = {
+    "late_duplicate_tie": [[
+        ("insert", "raw_orders", 3, "recent", 11),
+        ("insert", "raw_web_events", 5, "late", 23),
+        ("insert", "raw_payments", 7, "late", 4),
+        ("duplicate", "raw_payments", 7, "recent", 0),
+        ("duplicate", "raw_web_events", -1, "recent", 0),
+        ("tie", "raw_orders", -1, "recent", 5),
+        ("tie", "raw_web_events", -1, "late", 14),
+    ]],
+    "restated": [[
+        ("restate_ts", "raw_web_events", -1, "late", 40),
+        ("restate_value", "raw_web_events", -2, "recent", 3),
+        ("restate_ts", "raw_orders", -1, "late", 7),
+        ("restate_value", "raw_orders", -2, "recent", 2),
+        ("restate_value", "raw_payments", -1, "recent", 5),
+    ]],
+    "deleted_then_old": [
+        [
+            ("delete", "raw_web_events", -1, "recent", 1),
+            ("delete", "raw_payments", -1, "recent", 0),
+            ("delete", "raw_orders", -1, "recent", 0),
+            ("insert", "raw_customers", 0, "late", 9),
+        ],
+        [
+            ("restate_value", "raw_customers", 2, "old", 5),
+            ("restate_ts", "raw_web_events", 10, "old", 99),
+            ("insert", "raw_payments", 4, "old", 77),
+            ("delete", "raw_web_events", 20, "old", 0),
+        ],
+    ],
+}
+
+
+# -- comparing rows across engines --------------------------------------------
+
+
+def normalise(value: Any) -> Any:
+    """One value in a form both engines give alike."""
+    if value is None or isinstance(value, (bool, str, datetime, date)):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return round(float(value), 6)
+    return str(value)
+
+
+def parsed_json(text: str | None) -> Any:
+    if text is None:
+        return None
+    value = json.loads(text)
+    return tuple(sorted((k, normalise(v)) for k, v in value.items()))
+
+
+def rows_of(project: DbtProject, relation: str, columns: tuple[str, ...] | None = None,
+            json_columns: tuple[str, ...] = ()) -> tuple[list[str], Counter]:
+    """The column names and the multiset of normalised rows of a relation."""
+    select = ", ".join(columns) if columns else "*"
+    sql = f"select {select} from {project.schema}.{relation}"
+    if isinstance(project, SparkDbtProject):
+        names, rows = project.query_with_columns(sql)
+    else:
+        import duckdb
+
+        with duckdb.connect(project.env["DBT_DUCKDB_PATH"]) as con:
+            cursor = con.execute(sql)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+    normalised = Counter(
+        tuple(
+            parsed_json(value) if name in json_columns else normalise(value)
+            for name, value in zip(names, row)
+        )
+        for row in rows
+    )
+    return names, normalised
+
+
+def assert_same_rows(spark: SparkDbtProject, duck: DbtProject, relation: str,
+                     columns: tuple[str, ...] | None = None,
+                     json_columns: tuple[str, ...] = ()) -> None:
+    spark_names, spark_rows = rows_of(spark, relation, columns, json_columns)
+    duck_names, duck_rows = rows_of(duck, relation, columns, json_columns)
+    assert spark_names == duck_names, f"{relation}: columns differ"
+    only_spark = list((spark_rows - duck_rows).elements())[:10]
+    only_duck = list((duck_rows - spark_rows).elements())[:10]
+    assert not only_spark and not only_duck, (
+        f"{relation} differs between Spark and DuckDB "
+        f"({sum(spark_rows.values())} vs {sum(duck_rows.values())} rows);\n"
+        f"only on Spark: {only_spark}\nonly on DuckDB: {only_duck}"
+    )
+    assert sum(spark_rows.values()) > 0, f"{relation} is empty"
+
+
+# -- the shared state -----------------------------------------------------------
+
+
+class SparkPipeline:
+    """The Spark project, its DuckDB twin and the current raw tables."""
+
+    def __init__(self, spark: SparkDbtProject, duck: DbtProject):
+        self.spark = spark
+        self.duck = duck
+        self.tables = generate(seed=11, scale=0.05)
+        self.timings: dict[str, float] = {}
+        self.built = False
+
+    def timed(self, label: str, function, *args):
+        start = time.monotonic()
+        try:
+            return function(*args)
+        finally:
+            self.timings[label] = self.timings.get(label, 0.0) + time.monotonic() - start
+
+    def dbt(self, *args: str, manifest: bool = True) -> DbtResult:
+        result = self.timed(
+            "dbt " + args[0], lambda: self.spark.dbt(*args, manifest=manifest)
+        )
+        assert result.success, describe(result)
+        return result
+
+    def high_water_mark(self) -> datetime:
+        return self.spark.query("select max(ts) from analytics.customer_stream")[0][0]
+
+    def differences(self) -> list[tuple]:
+        return self.timed("compare", self.spark.query, """
+            select 'only incremental' as side, * from (
+                select * from analytics.customer_stream
+                except all
+                select * from analytics.customer_stream_full)
+            union all
+            select 'only full' as side, * from (
+                select * from analytics.customer_stream_full
+                except all
+                select * from analytics.customer_stream)
+            """)
+
+    def load(self, tables: dict[str, list[dict]]) -> None:
+        """Write the tables that changed into Spark's raw schema."""
+        changed = {
+            name: rows for name, rows in tables.items() if rows != self.tables[name]
+        }
+        if changed:
+            self.timed("load raw", self.spark.load_raw, changed)
+        self.tables = tables
+
+    def run_stream(self, *args: str) -> None:
+        self.dbt("run", "--select", "customer_stream", *args)
+
+
+def describe(result: DbtResult, tail: int = 80) -> str:
+    bad = {
+        name: status
+        for name, status in result.statuses().items()
+        if status not in ("success", "pass")
+    }
+    log_tail = "\n".join(result.log.splitlines()[-tail:])
+    return f"not passing: {bad}\nexception: {result.exception!r}\nlog tail:\n{log_tail}"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Iterator[SparkPipeline]:
+    spark = SparkDbtProject.create_spark(
+        tmp_path_factory.mktemp("spark"), vars={"stream_entity_buckets": BUCKETS}
+    )
+    duck = DbtProject.create(tmp_path_factory.mktemp("duckdb"), "duckdb")
+    state = SparkPipeline(spark, duck)
+    for project in (spark, duck):
+        project.write_seeds(state.tables)
+    (spark.root / "models" / "stream" / "customer_stream_full.sql").write_text(FULL_VIEW)
+    try:
+        yield state
+    finally:
+        print("\nSpark test timings (s): " + ", ".join(
+            f"{label} {seconds:.0f}" for label, seconds in state.timings.items()))
+        SparkDbtProject.stop()
+
+
+@pytest.fixture
+def built(pipeline: SparkPipeline) -> SparkPipeline:
+    if not pipeline.built:
+        pytest.fail("the Spark build failed (see test_spark_builds_the_pipeline)")
+    return pipeline
+
+
+# -- the tests ------------------------------------------------------------------
+
+
+def test_spark_builds_the_pipeline(pipeline: SparkPipeline):
+    spark = pipeline.spark
+    pipeline.dbt("deps", manifest=False)
+    pipeline.dbt("seed", "--full-refresh", manifest=False)
+    result = pipeline.dbt("build", "--exclude", "resource_type:seed", manifest=False)
+    statuses = result.statuses()
+    for model in ("customer_stream", "customer_stream_full", *DATASETS):
+        assert statuses.get(model) == "success", statuses
+    assert sum(1 for s in statuses.values() if s == "pass") >= 20, statuses
+    spark.parse()  # later runs reuse it (`--vars` would reparse)
+
+    # The stream is a parquet table partitioned by the entity bucket.
+    described = {
+        row[0]: row[1]
+        for row in spark.query("describe table extended analytics.customer_stream")
+    }
+    assert described.get("Provider") == "parquet", described
+    partitions = spark.query("show partitions analytics.customer_stream")
+    assert partitions and all(p[0].startswith("_entity_bucket=") for p in partitions)
+    assert len(partitions) <= BUCKETS
+
+    duck = pipeline.timed("duckdb build", pipeline.duck.build)
+    assert duck.success, describe(duck)
+    pipeline.built = True
+
+
+def test_spark_stream_equals_duckdb_stream(built: SparkPipeline):
+    assert_same_rows(
+        built.spark, built.duck, "customer_stream", STREAM_COLUMNS,
+        json_columns=("feature_json",),
+    )
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_spark_datasets_equal_duckdb_datasets(built: SparkPipeline, dataset: str):
+    assert_same_rows(built.spark, built.duck, dataset)
+
+
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_incremental_stream_equals_full_rebuild(built: SparkPipeline, name: str):
+    for number, operations in enumerate(SEQUENCES[name], start=1):
+        high_water_mark = built.high_water_mark()
+        batch = Batch(copy.deepcopy(built.tables), high_water_mark)
+        for operation in operations:
+            batch.apply(*operation)
+        built.load(batch.tables)
+
+        built.run_stream()
+        window_start = high_water_mark - timedelta(hours=LOOKBACK_HOURS)
+        if all(ts >= window_start for ts in batch.touched):
+            assert built.differences() == [], (
+                f"{name} batch {number}: plain incremental run differs after "
+                f"{operations}"
+            )
+        else:
+            built.run_stream("--vars", "{stream_reconcile: true}")
+            assert built.differences() == [], (
+                f"{name} batch {number}: reconciliation run differs after "
+                f"{operations}"
+            )
+
+
+def test_a_bucket_left_empty_is_dropped(built: SparkPipeline):
+    """A new anonymous visitor alone in its bucket arrives, then is deleted:
+    the bucket's partition appears, then goes."""
+    spark = built.spark
+    occupied = {row[0] for row in spark.query(
+        "select distinct _entity_bucket from analytics.customer_stream")}
+    candidates = [f"v8{number:04d}" for number in range(400)]
+    buckets = spark.query(
+        "select visitor, pmod(hash(concat('web_', visitor)), {n}) from values {v} "
+        "as candidates(visitor)".format(
+            n=BUCKETS, v=", ".join(f"('{c}')" for c in candidates))
+    )
+    visitor, bucket = next(
+        (visitor, bucket) for visitor, bucket in buckets if bucket not in occupied
+    )
+
+    high_water_mark = built.high_water_mark()
+    tables = copy.deepcopy(built.tables)
+    next_id = max(row["id"] for row in tables["raw_web_events"]) + 1
+    for offset, page in ((-2, "/"), (1, "/menu")):
+        tables["raw_web_events"].append({
+            "id": next_id, "visitor_id": visitor, "customer_id": None,
+            "page": page, "occurred_at": high_water_mark + timedelta(hours=offset),
+        })
+        next_id += 1
+    built.load(tables)
+    built.run_stream()
+    assert built.differences() == []
+    partition = f"_entity_bucket={bucket}"
+    assert (partition,) in spark.query("show partitions analytics.customer_stream")
+
+    tables = copy.deepcopy(built.tables)
+    tables["raw_web_events"] = [
+        row for row in tables["raw_web_events"] if row["visitor_id"] != visitor
+    ]
+    built.load(tables)
+    built.run_stream()
+    assert built.differences() == []
+    assert (partition,) not in spark.query("show partitions analytics.customer_stream")
+
+
+def test_datasets_after_the_batches_equal_duckdb(built: SparkPipeline):
+    built.dbt("run", "--select", *DATASETS)
+    built.duck.load_raw(built.tables)
+    result = built.timed(
+        "duckdb run", built.duck.dbt, "run", "--full-refresh",
+        "--exclude", "resource_type:seed",
+    )
+    assert result.success, describe(result)
+    assert_same_rows(
+        built.spark, built.duck, "customer_stream", STREAM_COLUMNS,
+        json_columns=("feature_json",),
+    )
+    for dataset in DATASETS:
+        assert_same_rows(built.spark, built.duck, dataset)
