@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -104,9 +106,11 @@ def run_dbt(project: DbtProject, *args: str, label: str | None = None) -> dict[s
 
     With a label, run_results.json is also kept as run_results_<label>.json.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), process_cpu()
+    load = os.getloadavg()[0]
     result = project.dbt(*args)
     wall = time.perf_counter() - started
+    cpu = process_cpu() - cpu
     if not result.success:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.log[-6000:]}")
     path = project.root / "target" / "run_results.json"
@@ -117,7 +121,16 @@ def run_dbt(project: DbtProject, *args: str, label: str | None = None) -> dict[s
         for node in json.loads(path.read_text())["results"]:
             times[node["unique_id"].split(".")[-1]] = float(node["execution_time"])
     times["_wall"] = wall
+    # CPU of this process (dbt and, on DuckDB, the database's threads), and
+    # the machine's load: the wall times above depend on both.
+    times["_cpu"] = cpu
+    times["_load"] = max(load, os.getloadavg()[0])
     return times
+
+
+def process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def timed_sum(times: dict[str, float]) -> float:
@@ -279,19 +292,26 @@ def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -
         log(f"{engine} {rows:,}: comparing with a full rebuild")
         run_dbt(project, "run", "--select", "customer_stream_full")
         started = time.perf_counter()
+        # The view is computed once into a table, then compared both ways.
+        rebuilt = f"{schema}.customer_stream_full_rows"
+        project.execute(
+            f"drop table if exists {rebuilt}",
+            f"create table {rebuilt} as select * from {schema}.customer_stream_full",
+        )
         only_incremental, only_full = project.query(
             f"""
             select
                 (select count(*) from (
                     select * from {schema}.customer_stream
                     except all
-                    select * from {schema}.customer_stream_full) as a),
+                    select * from {rebuilt}) as a),
                 (select count(*) from (
-                    select * from {schema}.customer_stream_full
+                    select * from {rebuilt}
                     except all
                     select * from {schema}.customer_stream) as b)
             """
         )[0]
+        project.execute(f"drop table {rebuilt}")
         result.details["compare_seconds"] = round(time.perf_counter() - started, 1)
         result.details["only_incremental"] = int(only_incremental)
         result.details["only_full"] = int(only_full)
@@ -314,6 +334,10 @@ def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
+
+
+def _load(times: dict[str, float]) -> str:
+    return "—" if "_load" not in times else f"{times['_load']:.1f}"
 
 
 def _count(value: int | None) -> str:
@@ -353,7 +377,10 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         "`customer_stream` in `target/run_results.json`. Batch: "
         f"{args.batch_fraction:.0%} of the stream's rows as new source rows, "
         f"{args.late:.0%} of them late (1-48 h before the stream's latest ts); "
-        "'late rows' below counts the rows whose stream ts is before it.",
+        "'late rows' below counts the rows whose stream ts is before it. "
+        f"Machine: {os.cpu_count()} CPUs; the load average (1 min, highest of "
+        "the start and the end of the dbt run: full / incremental) says how "
+        "much other work shared them.",
         "",
         "Details:",
         "",
@@ -369,6 +396,10 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
             f"incremental {_seconds(inc.get('customer_stream'))} s; "
             f"dbt wall time full {_seconds(full.get('_wall'))} s, "
             f"incremental {_seconds(inc.get('_wall'))} s; "
+            + (f"dbt process CPU full {_seconds(full.get('_cpu'))} s, "
+               f"incremental {_seconds(inc.get('_cpu'))} s; "
+               if r.engine == "duckdb" else "")
+            + f"load average {_load(full)} / {_load(inc)}; "
             f"compare {d.get('compare_seconds', '—')} s"
             + (f"; only in incremental {d['only_incremental']}, only in full {d['only_full']}"
                if "only_full" in d else "")

@@ -18,7 +18,6 @@ text (the session's time zone is UTC) and parses them back.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shutil
 import subprocess

@@ -59,7 +59,6 @@ OFFLINE_ENV = {
     "HTTPS_PROXY": "http://127.0.0.1:9",
     "HTTP_PROXY": "http://127.0.0.1:9",
     "NO_PROXY": "",
-    "DBT_PARTIAL_PARSE": "true",
 }
 
 # The stream's design per warehouse: what customer_stream's config must hold.
@@ -84,6 +83,18 @@ EXPECTED = {
     },
 }
 
+# The design of an activity model built as a table (no occurrence columns).
+EXPECTED_ACTIVITY = {
+    "snowflake": {"cluster_by": ["to_date(ts)"]},
+    "bigquery": {
+        "partition_by": {"field": "ts", "data_type": "timestamp", "granularity": "month"},
+        "cluster_by": ["customer"],
+    },
+    "redshift": {"dist": "even", "sort": ["ts"], "sort_type": "compound"},
+    "databricks": {"liquid_clustered_by": ["ts"]},
+    "postgres": {"indexes": [{"columns": ["ts"]}, {"columns": ["activity_id"]}]},
+}
+
 # What the warehouse's create statement must say (whitespace collapsed).
 EXPECTED_DDL = {
     "snowflake": [
@@ -106,6 +117,10 @@ EXPECTED_DDL = {
 DDL_ANALYSIS = """\
 {{ config(**activity_schema.physical_design('stream')) }}
 {%- if execute %}
+-- designs: {{ tojson({
+    'stream': activity_schema.physical_design('stream'),
+    'activity': activity_schema.physical_design('activity'),
+}) }}
 {%- set relation = this.incorporate(path={'identifier': 'customer_stream'}) %}
 {%- if target.type == 'databricks' %}
 create or replace table {{ relation }}
@@ -198,6 +213,13 @@ def design(config: dict[str, Any]) -> dict[str, Any]:
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def compiled_designs(compiled: str) -> dict[str, Any]:
+    """The {kind: design} that the DDL analysis printed."""
+    match = re.search(r"^-- designs: (.*)$", compiled, re.MULTILINE)
+    assert match, compiled
+    return json.loads(match.group(1))
 
 
 # -- Snowflake, BigQuery, Redshift, Databricks (dummy profiles) ------------------
@@ -303,6 +325,9 @@ def test_stream_design_offline(warehouses: dict[str, dict[str, Run]], warehouse:
     ).read_text()
     for clause in EXPECTED_DDL[warehouse]:
         assert squash(clause) in squash(compiled), f"{clause!r} not in:\n{compiled}"
+    designs = compiled_designs(compiled)
+    assert designs["stream"] == EXPECTED[warehouse]
+    assert designs["activity"] == EXPECTED_ACTIVITY[warehouse]
 
 
 @pytest.mark.parametrize("warehouse", WAREHOUSES)
@@ -425,6 +450,7 @@ def postgres_stream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtPro
     try:
         copy.copy_seeds(REPO_ROOT / "seeds")
         (copy.root / "macros" / "render_stream_upsert.sql").write_text(UPSERT_OPERATION)
+        (copy.root / "analyses" / "physical_design_ddl.sql").write_text(DDL_ANALYSIS)
         result = copy.build("--select", "+customer_stream")
         assert result.success, result.log[-4000:]
         copy.execute("analyze analytics.customer_stream")
@@ -467,6 +493,22 @@ def uses_index(plan: str, index: str, condition: str) -> bool:
 
 def test_postgres_stream_indexes_exist(postgres_stream: DbtProject) -> None:
     assert set(stream_indexes(postgres_stream)) == PG_INDEXES
+
+
+def test_postgres_designs(postgres_stream: DbtProject) -> None:
+    result = postgres_stream.dbt("compile", "--select", "physical_design_ddl")
+    assert result.success, result.log[-3000:]
+    compiled = (
+        postgres_stream.root / "target" / "compiled" / "jaffle_activity" / "analyses"
+        / "physical_design_ddl.sql"
+    ).read_text()
+    designs = compiled_designs(compiled)
+    assert designs["activity"] == EXPECTED_ACTIVITY["postgres"]
+    assert designs["stream"] == {"indexes": [
+        {"columns": ["activity", "activity_id"], "unique": True},
+        {"columns": ["activity", "coalesce(customer, anonymous_customer_id)", "ts"]},
+        {"columns": ["ts"]},
+    ]}
 
 
 def test_postgres_lookback_window_uses_the_ts_index(postgres_stream: DbtProject) -> None:

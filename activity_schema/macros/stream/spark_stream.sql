@@ -15,10 +15,11 @@
       `_change = 'upsert'`, plus one `_change = 'touch'` row per touched
       bucket (every other column null), so that the strategy also knows the
       buckets that end up empty;
-    - `spark__stream_upsert_sql` overwrites those partitions with a dynamic
+    - `spark__stream_upsert_sql` stages them in a parquet table, drops the
+      partitions of touched buckets left empty (an overwrite cannot reach
+      them: it writes no row there) and overwrites the others with a dynamic
       partition overwrite (`spark.sql.sources.partitionOverwriteMode =
-      dynamic`) and drops the partitions of touched buckets left empty, which
-      an overwrite cannot reach (it writes no row there).
+      dynamic`).
 
     The bucket count is recorded in the table's properties
     (`activity_schema.entity_buckets`); an incremental run with another count
@@ -211,14 +212,23 @@ from touched
 
 
 {#-
-    The `activity_stream` strategy on Spark: overwrite the touched buckets'
-    partitions with their final rows, drop the touched buckets left empty.
-    The changes (a temporary view that reads the stream) are cached first,
-    so they are computed once and the drops cannot change them.
+    The `activity_stream` strategy on Spark. The changes (a temporary view
+    that reads the sources and the stream) are written once into a parquet
+    stage table next to the stream, then:
+    1. the partitions of touched buckets left without rows are dropped (an
+       overwrite writes no row there, so it cannot empty them);
+    2. the partitions of the other touched buckets are overwritten with
+       their final rows (dynamic partition overwrite: only the partitions
+       that receive rows are replaced);
+    3. the stage is dropped (the last statement, dbt's `main`).
+    Steps 1 and 2 run while dbt renders the strategy, before step 3. A run
+    that fails leaves the stage behind; the next run replaces it.
 -#}
 {% macro spark__stream_upsert_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set changes = arg_dict['temp_relation'] -%}
+    {%- set stage = target.incorporate(path={
+        'identifier': target.identifier ~ '__activity_stream_stage'}) -%}
     {%- set columns = adapter.get_columns_in_relation(target)
         | map(attribute='name') | list -%}
     {%- if '_entity_bucket' not in columns | map('lower') | list -%}
@@ -228,13 +238,13 @@ from touched
             ~ " --full-refresh.") }}
     {%- endif -%}
     {%- if execute -%}
-        {%- do run_query(
-            'set spark.sql.sources.partitionOverwriteMode = dynamic') -%}
-        {%- do run_query('cache table ' ~ changes) -%}
+        {%- do run_query('drop table if exists ' ~ stage) -%}
+        {%- do run_query('create table ' ~ stage ~ ' using parquet as select'
+            ~ ' * from ' ~ changes) -%}
         {%- set emptied -%}
             select distinct touched._entity_bucket
-            from {{ changes }} as touched
-            left anti join {{ changes }} as kept
+            from {{ stage }} as touched
+            left anti join {{ stage }} as kept
                 on
                     kept._change = 'upsert'
                     and kept._entity_bucket = touched._entity_bucket
@@ -245,11 +255,17 @@ from touched
                 ~ ' drop if exists partition (_entity_bucket = '
                 ~ row[0] | int ~ ')') -%}
         {%- endfor -%}
+        {%- do run_query(
+            'set spark.sql.sources.partitionOverwriteMode = dynamic') -%}
+        {%- set overwrite -%}
+            insert overwrite table {{ target }} partition (_entity_bucket)
+            select {{ columns | join(', ') }}
+            from {{ stage }}
+            where _change = 'upsert'
+        {%- endset -%}
+        {%- do run_query(overwrite) -%}
     {%- endif -%}
-insert overwrite table {{ target }} partition (_entity_bucket)
-select {{ columns | join(', ') }}
-from {{ changes }}
-where _change = 'upsert'
+drop table if exists {{ stage }}
 {%- endmacro %}
 
 
