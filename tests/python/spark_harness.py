@@ -26,14 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from tests.python.dbt_harness import COPIED, IGNORED, REPO_ROOT, DbtProject
+from tests.python.dbt_harness import DbtProject
 from tools.generate_data import TABLE_COLUMNS, format_value
-
-# Seeds declare `varchar` columns, which Spark refuses without a length: the
-# copy declares them `string` on Spark (the change suggested for
-# dbt_project.yml, applied to the copy only when it is not there yet).
-VARCHAR_SEED_TYPE = re.compile(r"^(\s+\w+:\s*)varchar\s*$", re.MULTILINE)
-SPARK_AWARE_TYPE = "\"{{ 'string' if target.type == 'spark' else 'varchar' }}\""
 
 
 def spark_missing() -> str | None:
@@ -67,19 +61,10 @@ class SparkDbtProject(DbtProject):
         vars: project variables written into the copy's dbt_project.yml (so
         every dbt invocation sees them, as a deployment would set them).
         """
-        root = tmp / "project"
-        root.mkdir(parents=True)
-        for name in COPIED:
-            source = REPO_ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, root / name, ignore=IGNORED)
-            elif source.exists():
-                shutil.copy2(source, root / name)
-        (root / "seeds").mkdir()
+        # DbtProject.create copies the project; its DuckDB file is never made.
+        root = DbtProject.create(tmp, "duckdb").root
         project_file = root / "dbt_project.yml"
-        text = VARCHAR_SEED_TYPE.sub(
-            lambda match: match.group(1) + SPARK_AWARE_TYPE, project_file.read_text()
-        )
+        text = project_file.read_text()
         for name, value in (vars or {}).items():
             text, count = re.subn(
                 rf"^(  {re.escape(name)}:).*$", rf"\g<1> {value}", text, flags=re.MULTILINE
