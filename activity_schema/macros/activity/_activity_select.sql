@@ -50,17 +50,20 @@ shaped as (
             else 'null' }} as {{ dbt.type_numeric() }}) as revenue_impact,
         cast({{ spec.link if spec.link is not none else 'null' }}
             as {{ dbt.type_string() }}) as link,
-        cast({{ key_sql }} as {{ dbt.type_string() }}) as _source_key
+        cast({{ key_sql }} as {{ dbt.type_string() }}) as _source_key,
+        {#- Written on the source columns, not on the columns above, so that
+            a filter on it (the stream's `_rejection_reason is null`) is
+            evaluated before the key is hashed. -#}
+        case
+            when {{ key_null_checks | join(' or ') }}
+                then 'missing activity_id'
+            when cast({{ spec.ts }} as {{ dbt.type_timestamp() }}) is null
+                then 'missing ts'
+            when {{ customer_sql }} is null and {{ anonymous_sql }} is null
+                then 'missing customer and anonymous_customer_id'
+        end as _rejection_reason
     from activity_source
 )
 
-select
-    *,
-    case
-        when activity_id is null then 'missing activity_id'
-        when ts is null then 'missing ts'
-        when customer is null and anonymous_customer_id is null
-            then 'missing customer and anonymous_customer_id'
-    end as _rejection_reason
-from shaped
+select * from shaped
 {%- endmacro %}

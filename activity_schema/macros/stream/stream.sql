@@ -44,7 +44,7 @@
     select
         {{ columns | join(',\n        ') }}
     from {{ relation }}
-    where _rejection_reason is null and {{ scope }}
+    where {{ scope }} and _rejection_reason is null
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}

@@ -15,8 +15,16 @@
        columns recomputed over the partition's whole history.
     5. Only rows that differ from what the stream holds are written.
 
+    Where the warehouse can address a stored row directly
+    (`stream_row_locator`: DuckDB's `rowid`), steps 3 and 4 read the stream
+    once for both the touched partitions and the current rows of every
+    changed key, and each output row carries `_stream_row`, the locator of
+    the stored row it replaces or removes (null for a row with no stored
+    version). The strategy then deletes by locator instead of joining the
+    whole stream on the key a second time.
+
     Dispatched (`stream_changes_sql`): a warehouse that cannot delete rows
-    in place writes another shape (Spark: spark_stream_changes.sql).
+    in place writes another shape (Spark: spark_stream.sql).
 -#}
 {% macro _stream_changes_sql(activities) -%}
     {{ return(adapter.dispatch('stream_changes_sql', 'activity_schema')(activities)) }}
@@ -27,6 +35,7 @@
     {%- set scope = activity_schema.stream_scope(activities) -%}
     {%- set compared = columns | reject('in', ['activity', 'activity_id'])
         | list -%}
+    {%- set locator = activity_schema.stream_row_locator() -%}
 with source_rows as (
     {{ activity_schema._stream_accepted_rows(activities, scope) }}
 ),
@@ -80,6 +89,50 @@ touched as (
 
 ),
 
+{%- if locator %}
+
+current_rows as (
+
+    {#- One pass over the stream: the rows of touched partitions and the
+        stored version of every changed key, wherever it lies. -#}
+    select
+        {%- for column in columns %}
+        stored.{{ column }},
+        {%- endfor %}
+        stored.activity_occurrence,
+        stored.activity_repeated_at,
+        stored.{{ locator }} as _stream_row,
+        touched.entity is not null as _is_touched,
+        changes.activity_id is not null as _is_changed
+    from {{ this }} as stored
+    left join touched
+        on
+            stored.activity = touched.activity
+            and coalesce(stored.customer, stored.anonymous_customer_id)
+            = touched.entity
+    left join changes
+        on
+            stored.activity = changes.activity
+            and stored.activity_id = changes.activity_id
+    where touched.entity is not null or changes.activity_id is not null
+
+),
+
+kept as (
+
+    select
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        activity_occurrence as _old_occurrence,
+        activity_repeated_at as _old_repeated_at,
+        _stream_row
+    from current_rows
+    where _is_touched and not _is_changed
+
+),
+{%- else %}
+
 kept as (
 
     select
@@ -102,6 +155,7 @@ kept as (
     where changes.activity_id is null
 
 ),
+{%- endif %}
 
 fresh as (
 
@@ -111,6 +165,9 @@ fresh as (
         {%- endfor %}
         cast(null as {{ dbt.type_bigint() }}) as _old_occurrence,
         cast(null as {{ dbt.type_timestamp() }}) as _old_repeated_at
+        {%- if locator %},
+        cast(null as {{ dbt.type_bigint() }}) as _stream_row
+        {%- endif %}
     from source_rows
     inner join changes
         on
@@ -140,6 +197,9 @@ upserts as (
         activity_occurrence,
         activity_repeated_at,
         'upsert' as _change
+        {%- if locator %},
+        _stream_row
+        {%- endif %}
     from recomputed
     where
         _old_occurrence is null
@@ -149,6 +209,19 @@ upserts as (
 ),
 
 deletes as (
+{%- if locator %}
+
+    {#- The stored version of every changed key: removed, and replaced by
+        its upsert if it has one. -#}
+    select
+        {{ columns | join(',\n        ') }},
+        activity_occurrence,
+        activity_repeated_at,
+        'delete' as _change,
+        _stream_row
+    from current_rows
+    where _is_changed
+{%- else %}
 
     select
         {%- for column in columns %}
@@ -163,10 +236,34 @@ deletes as (
             current_rows.activity = changes.activity
             and current_rows.activity_id = changes.activity_id
     where changes.is_deleted
+{%- endif %}
 
 )
 
 select * from upserts
 union all
 select * from deletes
+{%- endmacro %}
+
+
+
+{#-
+    stream_row_locator() -> the name of a column that addresses a stored row
+    of the stream for as long as the table is not written (DuckDB:
+    `rowid`), or none. With one, an incremental run finds the rows to
+    delete in the same pass that reads the touched partitions
+    (`default__stream_changes_sql`) and deletes them by locator
+    (`duckdb__stream_upsert_sql`). None by default: the strategy deletes by
+    (activity, activity_id).
+-#}
+{% macro stream_row_locator() -%}
+    {{ return(adapter.dispatch('stream_row_locator', 'activity_schema')()) }}
+{%- endmacro %}
+
+{% macro default__stream_row_locator() -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro duckdb__stream_row_locator() -%}
+    {{ return('rowid') }}
 {%- endmacro %}

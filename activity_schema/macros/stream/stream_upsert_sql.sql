@@ -33,3 +33,57 @@ select {{ columns | join(', ') }}
 from {{ changes }}
 where _change = 'upsert'
 {%- endmacro %}
+
+
+{#-
+    DuckDB: the changes carry `_stream_row`, the `rowid` of the stored row
+    each one replaces or removes (`stream_row_locator`), read in the same
+    pass as the touched partitions. The strategy deletes those rows by
+    `rowid`, which reads no column of the stream, then inserts the upserts.
+    A `rowid` holds while the table is not written, and nothing writes the
+    stream between the select of the changes and this delete (the model's
+    own run does both); the strategy still checks, before deleting, that
+    every locator points at a row of the same key, and fails the run rather
+    than delete another row.
+-#}
+{% macro duckdb__stream_upsert_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set changes = arg_dict['temp_relation'] -%}
+    {%- set columns = adapter.get_columns_in_relation(target)
+        | map(attribute='name') | list -%}
+    {%- set located = '(select _stream_row from ' ~ changes
+        ~ ' where _stream_row is not null)' -%}
+    {%- if execute -%}
+        {%- set check -%}
+            select count(*)
+            from {{ changes }} as changes
+            left join (
+                select rowid as _stream_row, activity, activity_id
+                from {{ target }}
+                where rowid in {{ located }}
+            ) as stored
+                on changes._stream_row = stored._stream_row
+            where
+                changes._stream_row is not null
+                and (
+                    stored.activity is distinct from changes.activity
+                    or stored.activity_id is distinct from changes.activity_id
+                )
+        {%- endset -%}
+        {%- set moved = run_query(check).columns[0].values()[0] -%}
+        {%- if moved | int != 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "activity_schema.stream_upsert_sql on " ~ target ~ ": "
+                ~ moved ~ " rows of the stream moved while the run read it"
+                ~ " (was it written by another process?); nothing was"
+                ~ " changed, run it again.") }}
+        {%- endif -%}
+    {%- endif -%}
+delete from {{ target }}
+where rowid in {{ located }};
+
+insert into {{ target }} ({{ columns | join(', ') }})
+select {{ columns | join(', ') }}
+from {{ changes }}
+where _change = 'upsert'
+{%- endmacro %}
