@@ -9,14 +9,16 @@ reference. The tests run in file order and share their state:
    parsed JSON), and the datasets (models/datasets) equal DuckDB's;
 3. fixed sequences of batches (late rows inside the window, rows delivered
    twice, equal timestamps, restated and deleted rows, changes older than the
-   lookback window) are written into the raw tables in place; after each
+   lookback window), then a few drawn at random from fixed seeds, are
+   written into the raw tables in place; after each
    incremental run the stream equals a full rebuild (EXCEPT ALL both ways
    against `customer_stream_full`, a view of the same macro, computed in one
    pass as the rows whose counts differ). When a change is
    older than the lookback window, a reconciliation run
    (`stream_reconcile: true`) must bring it back to equal;
-4. a touched bucket left empty (its only entity's rows deleted) is dropped;
-5. after the batches, the datasets rebuilt on Spark equal DuckDB's on the
+4. a run with another bucket count fails, and changes nothing;
+5. a touched bucket left empty (its only entity's rows deleted) is dropped;
+6. after the batches, the datasets rebuilt on Spark equal DuckDB's on the
    same sources.
 
 The stream runs with 64 entity buckets here (`stream_entity_buckets`), so
@@ -33,6 +35,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import random
 import time
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -43,7 +46,15 @@ import pytest
 
 from tests.python.dbt_harness import DbtProject, DbtResult
 from tests.python.spark_harness import SparkDbtProject, spark_missing
-from tests.python.test_incremental_property import FULL_VIEW, LOOKBACK_HOURS, Batch
+from tests.python.test_end_to_end import describe
+from tests.python.test_incremental_property import (
+    FULL_VIEW,
+    KINDS,
+    LOOKBACK_HOURS,
+    TABLES,
+    TIMINGS,
+    Batch,
+)
 from tools.generate_data import generate
 
 _MISSING = spark_missing()
@@ -100,6 +111,31 @@ SEQUENCES: dict[str, list[list[tuple]]] = {
 
 # The batches that change rows older than the lookback window.
 OLD_CHANGES = {("deleted_then_old", 2)}
+
+# Sequences drawn at random, in the shape of test_incremental_property's
+# hypothesis strategy (1 to 4 operations a batch, 2 batches), from fixed
+# seeds: two, since every Spark run takes seconds (with these seeds, on this
+# data, each has a batch inside the window and one that needs the
+# reconciliation run). Which run a batch gets follows from what it touched.
+GENERATED_SEEDS = (2, 26)
+
+
+def generated_sequence(seed: int) -> list[list[tuple]]:
+    draw = random.Random(seed)
+    return [
+        [
+            (
+                draw.choice(KINDS), draw.choice(TABLES), draw.randrange(10**6),
+                draw.choice(TIMINGS), draw.randrange(10**6),
+            )
+            for _ in range(draw.randint(1, 4))
+        ]
+        for _ in range(2)
+    ]
+
+
+for _seed in GENERATED_SEEDS:
+    SEQUENCES[f"generated_{_seed}"] = generated_sequence(_seed)
 
 # -- comparing rows across engines --------------------------------------------
 
@@ -219,16 +255,6 @@ class SparkPipeline:
         self.dbt("run", "--select", "customer_stream", *args)
 
 
-def describe(result: DbtResult, tail: int = 80) -> str:
-    bad = {
-        name: status
-        for name, status in result.statuses().items()
-        if status not in ("success", "pass")
-    }
-    log_tail = "\n".join(result.log.splitlines()[-tail:])
-    return f"not passing: {bad}\nexception: {result.exception!r}\nlog tail:\n{log_tail}"
-
-
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory) -> Iterator[SparkPipeline]:
     spark = SparkDbtProject.create_spark(
@@ -308,10 +334,11 @@ def test_incremental_stream_equals_full_rebuild(built: SparkPipeline, name: str)
         built.run_stream()
         window_start = high_water_mark - timedelta(hours=LOOKBACK_HOURS)
         inside = all(ts >= window_start for ts in batch.touched)
-        assert inside == ((name, number) not in OLD_CHANGES), (
-            f"{name} batch {number} was meant to change rows "
-            f"{'older than' if inside else 'inside'} the lookback window"
-        )
+        if not name.startswith("generated_"):
+            assert inside == ((name, number) not in OLD_CHANGES), (
+                f"{name} batch {number} was meant to change rows "
+                f"{'older than' if inside else 'inside'} the lookback window"
+            )
         if inside:
             built.branches["plain incremental run"] += 1
             assert built.differences() == [], (
@@ -325,6 +352,30 @@ def test_incremental_stream_equals_full_rebuild(built: SparkPipeline, name: str)
                 f"{name} batch {number}: reconciliation run differs after "
                 f"{operations}"
             )
+
+
+def test_both_kinds_of_run_were_checked(built: SparkPipeline):
+    """The batches exercised plain incremental runs and reconciliation runs."""
+    assert built.branches["plain incremental run"] >= 3, built.branches
+    assert built.branches["reconciliation run"] >= 1, built.branches
+
+
+def test_another_bucket_count_fails_the_run(built: SparkPipeline):
+    """The stream was built with BUCKETS buckets: a run with another count
+    stops before writing and asks for a full refresh."""
+    before = built.differences()
+    result = built.timed("dbt run", lambda: built.spark.dbt(
+        "run", "--select", "customer_stream",
+        "--vars", f"{{stream_entity_buckets: {BUCKETS // 2}}}", manifest=True,
+    ))
+    assert not result.success, describe(result)
+    messages = [r.message or "" for r in getattr(result.result, "results", [])]
+    text = " ".join(" ".join([result.log, str(result.exception), *messages]).split())
+    assert (
+        f"is partitioned into {BUCKETS} entity buckets, but variable "
+        f"'stream_entity_buckets' is {BUCKETS // 2}; rebuild it with --full-refresh"
+    ) in text, describe(result)
+    assert built.differences() == before
 
 
 def test_a_bucket_left_empty_is_dropped(built: SparkPipeline):
