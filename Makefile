@@ -54,7 +54,7 @@ test-postgres: deps ## Seed, build and test on Postgres (a throwaway server if n
 pytest: deps ## Run the Python test suite (end to end on DuckDB and Postgres)
 	$(BIN)/python -m pytest
 
-test: lint test-duckdb test-postgres pytest ## The whole suite: lint, dbt on DuckDB and Postgres, pytest
+test: lint test-duckdb test-postgres pytest test-warehouses test-spark ## The whole suite: lint, dbt on DuckDB and Postgres, pytest, warehouse configs, Spark
 
 docs: deps ## Generate the dbt docs (then: dbt docs serve --profiles-dir .)
 	$(DBT) docs generate --target duckdb
