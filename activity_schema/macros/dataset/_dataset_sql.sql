@@ -1,22 +1,32 @@
 {#-
     The SQL of a dataset, from the spec of `_dataset_spec`.
 
-    One pass over the stream's rows of the involved activities: the primary
-    activity's rows (`_kind` 0, every occurrence) and each appended set's
-    rows (`_kind` 1..n) are stacked in `unified`, then window functions per
-    entity compute every relationship:
+    One scan of the stream and one window pass per entity, whatever the
+    relationships. `unified` reads the rows of the involved activities
+    once, joined to a list of kinds: a primary row (`_kind` 0, every
+    occurrence) and a row per appended set whose activity and filters it
+    matches (`_kind` 1..n), with its values. Window functions per entity
+    then compute every relationship, over the frames of `_dataset_frames`
+    (adapter-specific: one sort by ts on DuckDB, two on Postgres); every
+    frame starts at the partition's start or spans it, so min and max never
+    restart at every row.
 
-    - `sequenced`: `_s<i>__seq`, the 1-based rank of a row among its set's
-      rows (by ts, activity_id), and `_primary_rows_before`, the number of
-      primary rows strictly earlier than the row.
-    - `measured`: before/after/ever windows, at each primary row. "Before"
-      orders ties primary-first, "after" appended-first, so that both stay
-      strict on equal timestamps. A pick keeps the rank (or ts) of the first
-      or last row in its window; a count_distinct counts the values whose
-      first (before, ever) or last (after) row is in the window.
-    - `between_<i>`: the appended rows grouped by `_primary_rows_before`,
-      which is `k` exactly when a row falls in the window (t_k, t_k+1] of
-      the k-th primary row; joined on the primary row's occurrence.
+    - `windowed`: at a primary row, "ever", "before" (ts strictly earlier)
+      and "after" (ts strictly later) windows. A pick of ts is the min or
+      max ts of its frame; a pick of another column keeps the rank of the
+      picked row, computed from counts (the last row before a primary row
+      is the set's row ranked by the number of the set's rows before it,
+      and so on), and `_s<i>__seq` ranks the set's rows by (ts,
+      activity_id); a count_distinct counts the values whose first (before,
+      ever) or last (after) row of the set is in the frame (`ranked`, only
+      when there is one). `_bucket` is a primary row's occurrence k, or for
+      an appended row the number of primary rows strictly earlier: k
+      exactly when the row falls in the window (t_k, t_k+1] of the k-th
+      primary row.
+    - `in_between`, only with in-between relationships: the primary rows and
+      the rows of in-between sets, windowed by (entity, bucket), one
+      partition per primary row; a count_distinct there counts the first row
+      of every value in the bucket (`bucketed`).
     - picks of columns other than ts join the picked row back on
       (entity, set, rank), an equi-join on a unique key, once per set and
       relationship (`pick_<set>_<relationship>`), however many columns
@@ -26,21 +36,14 @@
 -#}
 {% macro _dataset_sql(spec) -%}
     {%- set primary = spec.primary -%}
-    {%- set frames = {
-        'ever': 'partition by _entity',
-        'before': 'partition by _entity order by ts, case when _kind = 0'
-            ~ ' then 0 else 1 end, activity_id, _kind rows between unbounded'
-            ~ ' preceding and current row',
-        'after': 'partition by _entity order by ts, case when _kind = 0'
-            ~ ' then 1 else 0 end, activity_id, _kind rows between current'
-            ~ ' row and unbounded following',
-    } -%}
+    {%- set frames = activity_schema._dataset_frames() -%}
     {%- set distinct_values = [] -%}
-    {%- for output in spec.outputs
-        if output.aggregate == 'count_distinct'
-        and output.window != 'in_between' -%}
-        {%- if (output.set, output.column) not in distinct_values -%}
-            {%- do distinct_values.append((output.set, output.column)) -%}
+    {%- set between_distinct_values = [] -%}
+    {%- for output in spec.outputs if output.aggregate == 'count_distinct' -%}
+        {%- set target = between_distinct_values
+            if output.window == 'in_between' else distinct_values -%}
+        {%- if (output.set, output.column) not in target -%}
+            {%- do target.append((output.set, output.column)) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- set pick_groups = [] -%}
@@ -50,77 +53,72 @@
             {%- do pick_groups.append(output) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set ranked_sets = pick_groups | map(attribute='set') | unique | list -%}
     {%- set in_between_sets = spec.outputs
         | selectattr('window', 'equalto', 'in_between')
         | map(attribute='set') | unique | list -%}
-with stream_rows as (
+    {%- set windowed_outputs = spec.outputs
+        | rejectattr('window', 'equalto', 'in_between') | list -%}
+    {%- set between_outputs = spec.outputs
+        | selectattr('window', 'equalto', 'in_between') | list -%}
+with unified as (
 
     select
         coalesce(customer, anonymous_customer_id) as _entity,
-        *
-    from {{ spec.stream }}
-    where activity in (
-        {%- for activity in spec.activities -%}
-        '{{ activity }}'{{ ', ' if not loop.last }}
-        {%- endfor -%}
-    )
-
-),
-
-unified as (
-
-    select
-        _entity,
         ts,
         activity_id,
-        0 as _kind,
-        activity_occurrence as _occurrence,
-        activity_repeated_at as _next_ts,
-        {{ activity_schema._dataset_condition(primary.filters) }} as _keep,
+        kinds._kind,
+        case when kinds._kind = 0 then activity_occurrence end as _occurrence,
+        case when kinds._kind = 0 then activity_repeated_at end as _next_ts,
+        case
+            when kinds._kind = 0
+                then {{ activity_schema._dataset_condition(primary.filters) }}
+            else false
+        end as _keep,
         {%- for column in primary.columns %}
-        {{ activity_schema._dataset_value(column) }} as _p__{{ loop.index }},
-        {%- endfor %}
-        {{ activity_schema._dataset_set_values(spec.sets, none) }}
-    from stream_rows
-    where activity = '{{ primary.activity }}'
-    {%- for appended_set in spec.sets %}
-
-    union all
-
-    select
-        _entity,
-        ts,
-        activity_id,
-        {{ appended_set.index }} as _kind,
-        cast(null as {{ dbt.type_int() }}) as _occurrence,
-        cast(null as {{ dbt.type_timestamp() }}) as _next_ts,
-        false as _keep,
-        {%- for column in primary.columns %}
-        cast(null as {{ activity_schema._dataset_type(column) }})
+        {{ activity_schema._dataset_kind_value(0, column) }}
             as _p__{{ loop.index }},
         {%- endfor %}
-        {{ activity_schema._dataset_set_values(spec.sets, appended_set) }}
-    from stream_rows
+        {%- for appended_set in spec.sets %}
+        {%- for name, column in appended_set['values'].items() %}
+        {{ activity_schema._dataset_kind_value(appended_set.index, column) }}
+            as _s{{ appended_set.index }}__{{ name }},
+        {%- endfor %}
+        {%- endfor %}
+        1 as _one
+    from {{ spec.stream }}
+    inner join (
+        values
+            (0, '{{ primary.activity }}')
+            {%- for appended_set in spec.sets %},
+            ({{ appended_set.index }}, '{{ appended_set.activity }}')
+            {%- endfor %}
+    ) as kinds (_kind, _activity)
+        on activity = kinds._activity
     where
-        activity = '{{ appended_set.activity }}'
-        and {{ activity_schema._dataset_condition(appended_set.filters) }}
-    {%- endfor %}
+        activity in (
+            {%- for activity in spec.activities -%}
+            '{{ activity }}'{{ ', ' if not loop.last }}
+            {%- endfor -%}
+        )
+        {%- if spec.sets | selectattr('filters') | list %}
+        and case kinds._kind
+            {%- for appended_set in spec.sets if appended_set.filters %}
+            when {{ appended_set.index }}
+                then {{ activity_schema._dataset_condition(appended_set.filters) }}
+            {%- endfor %}
+            else true
+        end
+        {%- endif %}
 
 ),
+{%- if distinct_values %}
 
-sequenced as (
+ranked as (
 
     select
-        *,
-        {%- for appended_set in spec.sets %}
-        sum(case when _kind = {{ appended_set.index }} then 1 else 0 end)
-            over (
-                partition by _entity
-                order by ts, activity_id, _kind
-                rows between unbounded preceding and current row
-            ) as _s{{ appended_set.index }}__seq,
-        {%- endfor %}
-        {%- for set_index, column in distinct_values %}
+        *
+        {%- for set_index, column in distinct_values %},
         row_number() over (
             partition by _entity, _kind, _s{{ set_index }}__{{ column }}
             order by ts, activity_id
@@ -128,30 +126,32 @@ sequenced as (
         row_number() over (
             partition by _entity, _kind, _s{{ set_index }}__{{ column }}
             order by ts desc, activity_id desc
-        ) as _s{{ set_index }}__{{ column }}__last_rank,
+        ) as _s{{ set_index }}__{{ column }}__last_rank
         {%- endfor %}
-        sum(case when _kind = 0 then 1 else 0 end) over (
-            partition by _entity
-            order by ts, case when _kind = 0 then 1 else 0 end, activity_id,
-                _kind
-            rows between unbounded preceding and current row
-        ) as _primary_rows_before
-
     from unified
 
 ),
+{%- endif %}
 
-measured as (
+windowed as (
 
     select
         *
-        {%- for group in pick_groups if group.window != 'in_between' %},
-        {{ 'min' if group.pick == 'first' else 'max' }}(
-            case when _kind = {{ group.set }} then _s{{ group.set }}__seq end
-        ) over ({{ frames[group.window] }}) as _r_{{ group.pick_group }}
+        {%- for set_index in ranked_sets %},
+        count(case when _kind = {{ set_index }} then 1 end)
+            over ({{ frames.rank }}) as _s{{ set_index }}__seq
         {%- endfor %}
-        {%- for output in spec.outputs
-            if output.window != 'in_between' and output.pick_group is none %},
+        {%- if in_between_sets %},
+        case
+            when _kind = 0 then _occurrence
+            else {{ frames.earlier_primaries }}
+        end as _bucket
+        {%- endif %}
+        {%- for group in pick_groups if group.window != 'in_between' %},
+        {{ activity_schema._dataset_pick_rank(group, frames) }}
+            as _r_{{ group.pick_group }}
+        {%- endfor %}
+        {%- for output in windowed_outputs if output.pick_group is none %},
         {{ activity_schema._dataset_window_expression(output) }}
             over ({{ frames[output.window] }}) as _o{{ output.index }}
         {%- if activity_schema._dataset_needs_row_count(output) %},
@@ -159,13 +159,51 @@ measured as (
             over ({{ frames[output.window] }}) as _n{{ output.index }}
         {%- endif %}
         {%- endfor %}
-    from sequenced
+    from {{ 'ranked' if distinct_values else 'unified' }}
+
+),
+{%- if in_between_sets %}
+
+bucketed as (
+
+    select
+        *
+        {%- for set_index, column in between_distinct_values %},
+        row_number() over (
+            partition by _entity, _bucket, _kind, _s{{ set_index }}__{{ column }}
+            order by ts, activity_id
+        ) as _s{{ set_index }}__{{ column }}__bucket_first_rank
+        {%- endfor %}
+    from windowed
+    where _kind in (0, {{ in_between_sets | join(', ') }})
 
 ),
 
+in_between as (
+
+    select
+        *
+        {%- for group in pick_groups if group.window == 'in_between' %},
+        {{ 'min' if group.pick == 'first' else 'max' }}(
+            case when _kind = {{ group.set }} then _s{{ group.set }}__seq end
+        ) over ({{ frames.in_between }}) as _r_{{ group.pick_group }}
+        {%- endfor %}
+        {%- for output in between_outputs if output.pick_group is none %},
+        {{ activity_schema._dataset_window_expression(output) }}
+            over ({{ frames.in_between }}) as _o{{ output.index }}
+        {%- if activity_schema._dataset_needs_row_count(output) %},
+        count(case when _kind = {{ output.set }} then 1 end)
+            over ({{ frames.in_between }}) as _n{{ output.index }}
+        {%- endif %}
+        {%- endfor %}
+    from bucketed
+
+),
+{%- endif %}
+
 primary_rows as (
 
-    select * from measured
+    select * from {{ 'in_between' if in_between_sets else 'windowed' }}
     where
         _kind = 0
         and _keep
@@ -177,31 +215,7 @@ primary_rows as (
         and _occurrence = {{ primary.nth }}
         {%- endif %}
 
-)
-{%- for set_index in in_between_sets %},
-
-between_{{ set_index }} as (
-
-    select
-        _entity,
-        _primary_rows_before as _bucket
-        {%- for group in pick_groups
-            if group.window == 'in_between' and group.set == set_index %},
-        {{ 'min' if group.pick == 'first' else 'max' }}(
-            _s{{ set_index }}__seq) as _r_{{ group.pick_group }}
-        {%- endfor %}
-        {%- for output in spec.outputs
-            if output.window == 'in_between' and output.set == set_index
-            and output.pick_group is none %},
-        {{ activity_schema._dataset_group_expression(output) }}
-            as _o{{ output.index }}
-        {%- endfor %}
-    from sequenced
-    where _kind = {{ set_index }}
-    group by _entity, _primary_rows_before
-
-)
-{%- endfor %},
+),
 
 final as (
 
@@ -215,27 +229,43 @@ final as (
             as {{ output.alias }}{{ ',' if not loop.last }}
         {%- endfor %}
     from primary_rows
-    {%- for set_index in in_between_sets %}
-    left join between_{{ set_index }}
-        on
-            primary_rows._entity = between_{{ set_index }}._entity
-            and primary_rows._occurrence = between_{{ set_index }}._bucket
-    {%- endfor %}
     {%- for group in pick_groups %}
-    {%- set home = 'between_' ~ group.set
-        if group.window == 'in_between' else 'primary_rows' %}
     {%- set picked = 'pick_' ~ group.pick_group %}
-    left join sequenced as {{ picked }}
+    left join windowed as {{ picked }}
         on
             primary_rows._entity = {{ picked }}._entity
             and {{ picked }}._kind = {{ group.set }}
             and {{ picked }}._s{{ group.set }}__seq
-            = {{ home }}._r_{{ group.pick_group }}
+            = primary_rows._r_{{ group.pick_group }}
     {%- endfor %}
 
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#-
+    The rank (by ts, activity_id, among the set's rows) of the row a pick
+    of a column other than ts reads, at a primary row, from counts of the
+    set's rows: the set's rows before a primary row are its first ones, the
+    rows after it its last ones. Null when the window holds no row.
+-#}
+{% macro _dataset_pick_rank(group, frames) -%}
+    {%- set counted = 'count(case when _kind = ' ~ group.set ~ ' then 1 end)'
+        ~ ' over (' -%}
+    {%- set total = counted ~ frames.ever ~ ')' -%}
+    {%- set in_window = counted ~ frames[group.window] ~ ')' -%}
+    {%- if group.window == 'after' and group.pick == 'first' -%}
+        case when {{ in_window }} > 0
+            then {{ total }} - {{ in_window }} + 1 end
+    {%- elif group.window == 'after' -%}
+        case when {{ in_window }} > 0 then {{ total }} end
+    {%- elif group.pick == 'first' -%}
+        case when {{ in_window }} > 0 then 1 end
+    {%- else -%}
+        nullif({{ in_window }}, 0)
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -255,27 +285,13 @@ select * from final
 
 
 {#-
-    The value columns of every appended set, in one select of `unified`:
-    the set's own values for its rows (current_set), nulls for the others.
+    A column's typed value on the rows of one kind of `unified` (0: the
+    primary activity, n: appended set n), null on the others.
 -#}
-{% macro _dataset_set_values(sets, current_set) -%}
-    {%- set columns = [] -%}
-    {%- for appended_set in sets -%}
-        {%- for name, column in appended_set['values'].items() -%}
-            {%- if current_set is not none
-                and appended_set.index == current_set.index -%}
-                {%- do columns.append(
-                    activity_schema._dataset_value(column)
-                    ~ ' as _s' ~ appended_set.index ~ '__' ~ name) -%}
-            {%- else -%}
-                {%- do columns.append(
-                    'cast(null as ' ~ activity_schema._dataset_type(column)
-                    ~ ') as _s' ~ appended_set.index ~ '__' ~ name) -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {%- do columns.append('1 as _one') -%}
-    {{ columns | join(',\n        ') }}
+{% macro _dataset_kind_value(kind, column) -%}
+    cast(case when kinds._kind = {{ kind }}
+        then {{ activity_schema._dataset_value(column) }} end
+        as {{ activity_schema._dataset_type(column) }})
 {%- endmacro %}
 
 
@@ -317,8 +333,9 @@ select * from final
 
 
 {#-
-    The window-function expression (without `over`) of an output whose
-    window is ever, before or after, evaluated at a primary row.
+    The window-function expression (without `over`) of an output at a
+    primary row: over a frame of `windowed` (ever, before, after) or over
+    the primary row's bucket (in between).
 -#}
 {% macro _dataset_window_expression(output) -%}
     {%- set in_set = '_kind = ' ~ output.set -%}
@@ -331,8 +348,10 @@ select * from final
         count(case when {{ in_set }} then
             {{- ' _one' if output.column is none else ' ' ~ value }} end)
     {%- elif output.aggregate == 'count_distinct' -%}
-        {%- set rank = value ~ ('__last_rank' if output.window == 'after'
-            else '__first_rank') -%}
+        {%- set rank = value ~ {
+            'after': '__last_rank',
+            'in_between': '__bucket_first_rank',
+        }.get(output.window, '__first_rank') -%}
         sum(case
             when {{ in_set }} and {{ value }} is not null and {{ rank }} = 1
                 then 1
@@ -341,25 +360,6 @@ select * from final
     {%- else -%}
         {{ activity_schema._dataset_aggregate_function(output) }}(
             case when {{ in_set }} then {{ value }} end)
-    {%- endif -%}
-{%- endmacro %}
-
-
-{#-
-    The aggregate expression of an in-between output over the appended rows
-    of one primary row's window (grouped by `_primary_rows_before`).
--#}
-{% macro _dataset_group_expression(output) -%}
-    {%- set value = '_s' ~ output.set ~ '__' ~ output.column -%}
-    {%- if output.kind == 'pick' -%}
-        {#- A pick of ts; other picks are joined back by rank. -#}
-        {{ 'min' if output.pick == 'first' else 'max' }}(ts)
-    {%- elif output.aggregate == 'count' -%}
-        count({{ '_one' if output.column is none else value }})
-    {%- elif output.aggregate == 'count_distinct' -%}
-        count(distinct {{ value }})
-    {%- else -%}
-        {{ activity_schema._dataset_aggregate_function(output) }}({{ value }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -380,46 +380,40 @@ select * from final
 
 {#-
     Whether an output needs the count of rows in its window: a sum, avg, min
-    or max with a default (the default is for no rows, not for null values),
-    outside in between (where a missing group means no rows).
+    or max with a default (the default is for no rows, not for null values).
 -#}
 {% macro _dataset_needs_row_count(output) -%}
     {{ return(output.kind == 'aggregate'
         and output.aggregate not in ['count', 'count_distinct']
-        and output.default is not none
-        and output.window != 'in_between') }}
+        and output.default is not none) }}
 {%- endmacro %}
 
 
 {#-
     The final SQL of an appended output, in `final`:
     - a pick of ts is the window's min or max ts; a pick of another column
-      comes from the picked row, joined back as `pick_<index>`;
+      comes from the picked row, joined back as `pick_<group>`;
     - a count (of rows, values or distinct values) over no rows is 0;
     - any other output over no rows is null, or its default. "No rows" is
-      a null picked ts or rank, a missing in-between group, or a zero row
-      count in the window; a pick or aggregate of null values stays null.
+      a null picked ts or rank, or a zero row count in the window; a pick
+      or aggregate of null values stays null.
 -#}
 {% macro _dataset_output_expression(output) -%}
-    {%- set home = 'between_' ~ output.set
-        if output.window == 'in_between' else 'primary_rows' -%}
-    {%- set computed = home ~ '._o' ~ output.index -%}
+    {%- set computed = 'primary_rows._o' ~ output.index -%}
     {%- if output.aggregate in ['count', 'count_distinct'] -%}
         {{ return('coalesce(' ~ computed ~ ', 0)') }}
     {%- endif -%}
     {%- if output.pick_group is not none -%}
         {%- set value = 'pick_' ~ output.pick_group ~ '._s' ~ output.set
             ~ '__' ~ output.column -%}
-        {%- set found = home ~ '._r_' ~ output.pick_group ~ ' is not null' -%}
+        {%- set found = 'primary_rows._r_' ~ output.pick_group
+            ~ ' is not null' -%}
     {%- elif output.kind == 'pick' -%}
         {%- set value = computed -%}
         {%- set found = computed ~ ' is not null' -%}
-    {%- elif output.window == 'in_between' -%}
-        {%- set value = computed -%}
-        {%- set found = home ~ '._entity is not null' -%}
     {%- else -%}
         {%- set value = computed -%}
-        {%- set found = home ~ '._n' ~ output.index ~ ' > 0' -%}
+        {%- set found = 'primary_rows._n' ~ output.index ~ ' > 0' -%}
     {%- endif -%}
     {%- if output.default is none -%}
         {{ return(value) }}

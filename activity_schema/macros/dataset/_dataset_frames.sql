@@ -1,0 +1,72 @@
+{#-
+    The window frames of `_dataset_sql`, per adapter, over the rows of
+    `unified` (columns _entity, ts, activity_id, _kind; _kind 0 is the
+    primary activity). At a primary row with time t:
+
+    - 'ever': every row of the entity;
+    - 'before': rows with ts < t, and 'after': rows with ts > t (strict:
+      rows of equal ts are in neither);
+    - 'rank': a running frame in which the count of a set's rows at one of
+      its rows is that row's rank among them by (ts, activity_id);
+    - 'in_between': the rows of the primary row's bucket (`_bucket`);
+    - 'earlier_primaries': an expression, at an appended row, for the
+      number of primary rows with a ts strictly before the row's.
+
+    Every frame starts at the partition's start or spans it: aggregates
+    without an inverse (min, max) never restart at every row.
+-#}
+{% macro _dataset_frames() -%}
+    {{ return(adapter.dispatch('_dataset_frames', 'activity_schema')()) }}
+{%- endmacro %}
+
+
+{#-
+    Two sorts per entity. F, ascending (ts, primary rows first,
+    activity_id, _kind): its running frame at a primary row holds the rows
+    strictly before it (rows of equal ts sort after it). R, descending (ts,
+    primary rows first, activity_id, _kind): its running frame holds the
+    rows strictly after it. Frame exclusion (EXCLUDE GROUP) would need one
+    sort only, but Postgres recomputes an aggregate for every row of a
+    frame with an exclusion.
+-#}
+{% macro default___dataset_frames() -%}
+    {%- set order_f = 'partition by _entity order by ts, case when _kind = 0'
+        ~ ' then 0 else 1 end, activity_id, _kind' -%}
+    {%- set order_r = 'partition by _entity order by ts desc, case when'
+        ~ ' _kind = 0 then 0 else 1 end, activity_id desc, _kind desc' -%}
+    {%- set running = ' rows between unbounded preceding and current row' -%}
+    {%- set ever = order_f
+        ~ ' rows between unbounded preceding and unbounded following' -%}
+    {%- set primaries = 'count(case when _kind = 0 then 1 end) over (' -%}
+    {{ return({
+        'ever': ever,
+        'before': order_f ~ running,
+        'after': order_r ~ running,
+        'rank': order_f ~ running,
+        'in_between': 'partition by _entity, _bucket',
+        'earlier_primaries': primaries ~ ever ~ ') - ' ~ primaries ~ order_r
+            ~ running ~ ')',
+    }) }}
+{%- endmacro %}
+
+
+{#-
+    One sort per entity, by ts: rows of equal ts are peers, and EXCLUDE
+    GROUP takes them out of the running frames, which DuckDB evaluates
+    without restarting. The rank of a set's rows needs an order by
+    activity_id too (a second sort, only for picks of columns other than
+    ts).
+-#}
+{% macro duckdb___dataset_frames() -%}
+    {%- set by_ts = 'partition by _entity order by ts range between ' -%}
+    {{ return({
+        'ever': 'partition by _entity',
+        'before': by_ts ~ 'unbounded preceding and current row exclude group',
+        'after': by_ts ~ 'current row and unbounded following exclude group',
+        'rank': 'partition by _entity order by ts, activity_id, _kind rows'
+            ~ ' between unbounded preceding and current row',
+        'in_between': 'partition by _entity, _bucket',
+        'earlier_primaries': 'count(case when _kind = 0 then 1 end) over ('
+            ~ by_ts ~ 'unbounded preceding and current row exclude group)',
+    }) }}
+{%- endmacro %}
