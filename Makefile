@@ -69,6 +69,10 @@ clean: ## Remove build outputs and the local DuckDB file
 bench-incremental: deps ## Benchmark incremental customer_stream vs full refresh (BENCH_ARGS=--quick: smoke run)
 	$(BIN)/python -m bench.bench_incremental $(BENCH_ARGS)
 
+.PHONY: bench-datasets
+bench-datasets: deps ## Benchmark order_journeys vs a sorted copy and the self-join form (BENCH_ARGS=--quick: smoke run)
+	$(BIN)/python -m bench.bench_datasets $(BENCH_ARGS)
+
 # The warehouse adapters of requirements-warehouses.txt, in a venv of their own:
 # their connectors pin dependency versions that need not agree with .venv's.
 WAREHOUSES_VENV := $(WORK)/venv-warehouses
@@ -96,4 +100,4 @@ $(SPARK_INSTALLED): requirements-spark.txt $(INSTALLED)
 test-spark: deps $(SPARK_INSTALLED) ## Build the pipeline on Spark (local pyspark) and check incremental = full
 	JAFFLE_REQUIRE_SPARK=1 $(BIN)/python -m pytest -o addopts="-ra" tests/python/test_spark.py
 
-bench: bench-incremental ## Run the benchmarks (BENCH_ARGS=--quick for a smoke run)
+bench: bench-incremental bench-datasets ## Run the benchmarks (BENCH_ARGS=--quick for a smoke run)
