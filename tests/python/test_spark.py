@@ -46,7 +46,7 @@ import pytest
 
 from tests.python.dbt_harness import DbtProject, DbtResult
 from tests.python.spark_harness import SparkDbtProject, spark_missing
-from tests.python.test_end_to_end import describe
+from tests.python.test_end_to_end import RAW_TABLES, describe
 from tests.python.test_incremental_property import (
     FULL_VIEW,
     KINDS,
@@ -295,12 +295,17 @@ def test_spark_builds_the_pipeline(pipeline: SparkPipeline):
     assert sum(1 for s in statuses.values() if s == "pass") >= 20, statuses
     spark.parse()  # later runs reuse it (`--vars` would reparse)
 
-    # The stream is a parquet table partitioned by the entity bucket.
-    described = {
-        row[0]: row[1]
-        for row in spark.query("describe table extended analytics.customer_stream")
-    }
-    assert described.get("Provider") == "parquet", described
+    # Every table (seeds, stream, datasets) is parquet, not a Hive text
+    # table; the stream is partitioned by the entity bucket.
+    tables = [
+        *(f"raw.{name}" for name in RAW_TABLES),
+        *(f"analytics.{name}" for name in ("customer_stream", *DATASETS)),
+    ]
+    for table in tables:
+        described = {
+            row[0]: row[1] for row in spark.query(f"describe table extended {table}")
+        }
+        assert described.get("Provider") == "parquet", (table, described)
     partitions = spark.query("show partitions analytics.customer_stream")
     assert partitions and all(p[0].startswith("_entity_bucket=") for p in partitions)
     assert len(partitions) <= BUCKETS
