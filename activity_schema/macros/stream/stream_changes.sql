@@ -23,8 +23,10 @@
     version). The strategy then deletes by locator instead of joining the
     whole stream on the key a second time.
 
-    Dispatched (`stream_changes_sql`): a warehouse that cannot delete rows
-    in place writes another shape (Spark: spark_stream.sql).
+    Dispatched (`stream_changes_sql`), but every adapter uses this default.
+    Spark turns these row changes into rewrites of whole entity buckets in
+    `spark__stream_upsert_sql` (spark_stream.sql), so this SQL must stay
+    valid Spark SQL and keep its output shape; `make test-spark` checks both.
 -#}
 {% macro _stream_changes_sql(activities) -%}
     {{ return(adapter.dispatch('stream_changes_sql', 'activity_schema')(activities)) }}
