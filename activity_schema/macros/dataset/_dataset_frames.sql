@@ -10,7 +10,11 @@
       its rows is that row's rank among them by (ts, activity_id);
     - 'in_between': the rows of the primary row's bucket (`_bucket`);
     - 'earlier_primaries': an expression, at an appended row, for the
-      number of primary rows with a ts strictly before the row's.
+      number of primary rows with a ts strictly before the row's;
+    - 'ts_pick': how a pick of ts reads its before or after frame: 'min_max'
+      (the frame's min or max ts of the set's rows) or 'ignore_nulls'
+      (first_value or last_value of the set's ts, ignoring the other rows'
+      nulls: cheaper than an aggregate's segment tree on DuckDB).
 
     Every frame starts at the partition's start or spans it: aggregates
     without an inverse (min, max) never restart at every row.
@@ -46,6 +50,7 @@
         'in_between': 'partition by _entity, _bucket',
         'earlier_primaries': primaries ~ ever ~ ') - ' ~ primaries ~ order_r
             ~ running ~ ')',
+        'ts_pick': 'min_max',
     }) }}
 {%- endmacro %}
 
@@ -53,7 +58,8 @@
 {#-
     One sort per entity, by ts: rows of equal ts are peers, and EXCLUDE
     GROUP takes them out of the running frames, which DuckDB evaluates
-    without restarting. The rank of a set's rows needs an order by
+    without restarting. A pick of ts is the first or last non-null ts of the
+    frame (peers have the same ts, so their order does not matter). The rank of a set's rows needs an order by
     activity_id too (a second sort, only for picks of columns other than
     ts).
 -#}
@@ -68,5 +74,6 @@
         'in_between': 'partition by _entity, _bucket',
         'earlier_primaries': 'count(case when _kind = 0 then 1 end) over ('
             ~ by_ts ~ 'unbounded preceding and current row exclude group)',
+        'ts_pick': 'ignore_nulls',
     }) }}
 {%- endmacro %}

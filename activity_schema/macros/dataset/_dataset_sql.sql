@@ -152,7 +152,7 @@ windowed as (
             as _r_{{ group.pick_group }}
         {%- endfor %}
         {%- for output in windowed_outputs if output.pick_group is none %},
-        {{ activity_schema._dataset_window_expression(output) }}
+        {{ activity_schema._dataset_window_expression(output, frames) }}
             over ({{ frames[output.window] }}) as _o{{ output.index }}
         {%- if activity_schema._dataset_needs_row_count(output) %},
         count(case when _kind = {{ output.set }} then 1 end)
@@ -189,7 +189,7 @@ in_between as (
         ) over ({{ frames.in_between }}) as _r_{{ group.pick_group }}
         {%- endfor %}
         {%- for output in between_outputs if output.pick_group is none %},
-        {{ activity_schema._dataset_window_expression(output) }}
+        {{ activity_schema._dataset_window_expression(output, frames) }}
             over ({{ frames.in_between }}) as _o{{ output.index }}
         {%- if activity_schema._dataset_needs_row_count(output) %},
         count(case when _kind = {{ output.set }} then 1 end)
@@ -337,11 +337,15 @@ select * from final
     primary row: over a frame of `windowed` (ever, before, after) or over
     the primary row's bucket (in between).
 -#}
-{% macro _dataset_window_expression(output) -%}
+{% macro _dataset_window_expression(output, frames) -%}
     {%- set in_set = '_kind = ' ~ output.set -%}
     {%- set value = '_s' ~ output.set ~ '__' ~ output.column -%}
-    {%- if output.kind == 'pick' -%}
+    {%- if output.kind == 'pick' and frames.ts_pick == 'ignore_nulls'
+        and output.window in ['before', 'after'] -%}
         {#- A pick of ts; other picks are joined back by rank. -#}
+        {{ 'first_value' if output.pick == 'first' else 'last_value' }}(
+            case when {{ in_set }} then ts end ignore nulls)
+    {%- elif output.kind == 'pick' -%}
         {{ 'min' if output.pick == 'first' else 'max' }}(
             case when {{ in_set }} then ts end)
     {%- elif output.aggregate == 'count' -%}
