@@ -74,6 +74,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench.datagen import SqlRandom  # noqa: E402
 from tests.python.dbt_harness import DbtProject  # noqa: E402
 
 RESULTS = REPO_ROOT / "bench" / "results" / "datasets.md"
@@ -103,27 +104,6 @@ DATASET_MODEL = "order_journeys"
 # --------------------------------------------------------------------------- #
 # The generated stream
 # --------------------------------------------------------------------------- #
-@dataclass
-class Rand:
-    """SQL of deterministic pseudo-random numbers: hash(keys, purpose, seed)."""
-
-    seed: int
-
-    def u(self, salt: str, *keys: str) -> str:
-        """Uniform in [0, 1)."""
-        return (
-            f"((hash({', '.join(keys)}, '{salt}', {self.seed}) >> 11)"
-            " / 9007199254740992.0)"
-        )
-
-    def int(self, low: int, high: int, salt: str, *keys: str) -> str:
-        """A whole number in [low, high]."""
-        return (
-            f"({low} + cast(floor({self.u(salt, *keys)} * {high - low + 1})"
-            " as bigint))"
-        )
-
-
 def generate_stream(
     con: duckdb.DuckDBPyConnection,
     rows: int,
@@ -137,7 +117,7 @@ def generate_stream(
     Returns statistics of the stream (rows per activity, the busiest
     customers).
     """
-    r = Rand(seed)
+    r = SqlRandom(seed)
     t0 = "timestamp '2023-01-01 00:00:00'"
     period = days * 86400
     t_end = f"({t0} + to_seconds({period}))"
