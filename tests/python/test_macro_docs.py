@@ -1,0 +1,55 @@
+"""Every public macro of the project and of the activity_schema package is
+described in a `_*macros.yml` file beside it, and every public macro of the
+package is named in the README.
+
+Public: a macro whose name does not start with `_` and is not an adapter
+implementation (`<adapter>__<name>`, reached through `adapter.dispatch`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.python.dbt_harness import REPO_ROOT
+
+MACRO = re.compile(r"\{%-?\s*macro\s+([a-z_0-9]+)")
+COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+FOLDERS = {"activity_schema": REPO_ROOT / "activity_schema" / "macros",
+           "project": REPO_ROOT / "macros"}
+
+
+def public_macros(folder: Path) -> set[str]:
+    names = set()
+    for path in folder.rglob("*.sql"):
+        names.update(MACRO.findall(COMMENT.sub("", path.read_text())))
+    return {name for name in names if not name.startswith("_") and "__" not in name}
+
+
+def documented(folder: Path) -> dict[str, str]:
+    descriptions = {}
+    for path in folder.rglob("_*.yml"):
+        for entry in (yaml.safe_load(path.read_text()) or {}).get("macros", []):
+            descriptions[entry["name"]] = (entry.get("description") or "").strip()
+    return descriptions
+
+
+@pytest.mark.parametrize("folder", sorted(FOLDERS))
+def test_every_public_macro_is_described(folder: str) -> None:
+    macros = public_macros(FOLDERS[folder])
+    assert macros, f"no macros found under {FOLDERS[folder]}"
+    descriptions = documented(FOLDERS[folder])
+    missing = sorted(name for name in macros if not descriptions.get(name))
+    assert not missing, f"macros without a description in a _*.yml file: {missing}"
+
+
+def test_every_package_macro_is_in_the_readme() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = sorted(
+        name for name in public_macros(FOLDERS["activity_schema"])
+        if not re.search(rf"\b{name}\b", readme)
+    )
+    assert not missing, f"package macros the README never names: {missing}"
