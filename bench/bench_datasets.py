@@ -540,45 +540,6 @@ final as (
 select * from final
 """
 
-# The dataset call of order_journeys, for a copy whose working tree has no
-# models/datasets/order_journeys.sql yet.
-ORDER_JOURNEYS_SQL = """\
-{{ activity_schema.dataset(
-    stream=ref('customer_stream'),
-    primary={
-        'activity': 'placed_order',
-        'columns': [
-            'activity_id',
-            'customer',
-            {'column': 'ts', 'alias': 'ordered_at'},
-            {'column': 'activity_occurrence', 'alias': 'order_occurrence'},
-        ],
-    },
-    append=[
-        {'activity': 'placed_order', 'relationship': 'first_ever',
-         'columns': [{'column': 'ts', 'alias': 'first_order_ever_at'}]},
-        {'activity': 'placed_order', 'relationship': 'aggregate_before',
-         'columns': [{'aggregate': 'count', 'alias': 'orders_before'}]},
-        {'activity': 'viewed_page', 'relationship': 'last_before',
-         'columns': [{'column': 'ts', 'alias': 'last_visit_before_at'}]},
-        {'activity': 'viewed_page', 'relationship': 'first_after',
-         'columns': [{'column': 'ts', 'alias': 'first_visit_after_at'}]},
-        {'activity': 'made_payment', 'relationship': 'first_in_between',
-         'columns': [{'column': 'ts', 'alias': 'first_payment_at'}]},
-        {'activity': 'made_payment', 'relationship': 'aggregate_in_between',
-         'columns': [
-            {'aggregate': 'count', 'alias': 'payments_in_between'},
-            {'column': 'revenue_impact', 'aggregate': 'sum', 'default': 0,
-             'alias': 'amount_paid_in_between'}]},
-        {'activity': 'made_payment', 'relationship': 'last_before',
-         'columns': [{'column': 'ts', 'alias': 'last_payment_before_at'}]},
-        {'activity': 'placed_order', 'relationship': 'last_after',
-         'columns': [{'column': 'ts', 'alias': 'last_order_after_at'}]},
-    ],
-) }}
-"""
-
-
 # --------------------------------------------------------------------------- #
 # Running dbt in its own process
 # --------------------------------------------------------------------------- #
@@ -793,9 +754,6 @@ def prepare_project(
     (bench_models / f"{FLOOR_MODEL}.sql").write_text(FLOOR_SQL)
     (bench_models / f"{NARROW_FLOOR_MODEL}.sql").write_text(NARROW_FLOOR_SQL)
     (bench_models / f"{SELFJOIN_MODEL}.sql").write_text(SELFJOIN_SQL)
-    journeys = project.root / "models" / "datasets" / f"{DATASET_MODEL}.sql"
-    if not journeys.exists():
-        journeys.write_text(ORDER_JOURNEYS_SQL)
     project.copy_seeds(SEEDS)
     return project
 
