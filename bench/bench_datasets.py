@@ -77,6 +77,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.datagen import SqlRandom  # noqa: E402
+from bench.stats import lower_median  # noqa: E402
 from tests.python.dbt_harness import DbtProject  # noqa: E402
 
 RESULTS = REPO_ROOT / "bench" / "results" / "datasets.md"
@@ -724,8 +725,7 @@ def median_run(runs: list[Timed]) -> Timed:
     failed = [r for r in runs if r.status != "success" or r.seconds is None]
     if failed:
         return failed[0]
-    ordered = sorted(runs, key=lambda r: r.seconds)
-    return ordered[(len(ordered) - 1) // 2]
+    return lower_median(runs, key=lambda r: r.seconds)
 
 
 def prepare_project(

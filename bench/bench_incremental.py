@@ -53,6 +53,7 @@ from typing import Any
 import duckdb
 
 from bench import datagen
+from bench.stats import lower_median
 from tests.python.dbt_harness import REPO_ROOT, DbtProject
 
 DEFAULT_DUCKDB_ROWS = (1_000_000, 10_000_000)
@@ -136,8 +137,7 @@ def run_dbt(project: DbtProject, *args: str, label: str | None = None) -> dict[s
 
 def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
     """The run whose timed sum is the median (the lower one of an even count)."""
-    ordered = sorted(runs, key=timed_sum)
-    return ordered[(len(ordered) - 1) // 2]
+    return lower_median(runs, key=timed_sum)
 
 
 def process_cpu() -> float:
