@@ -36,8 +36,12 @@ build: deps ## Build the whole project on DuckDB (jaffle_activity.duckdb)
 	$(DBT) seed --target duckdb --full-refresh
 	$(DBT) build --target duckdb --exclude resource_type:seed
 
+# Lint against an empty DuckDB file: the models render as on a first build
+# (is_incremental() false), whatever warehouse the working tree holds.
 lint: deps ## Lint the project's SQL with SQLFluff (dbt templater)
-	$(BIN)/sqlfluff lint models analyses tests
+	mkdir -p $(WORK)
+	rm -f $(WORK)/lint.duckdb $(WORK)/lint.duckdb.wal
+	DBT_DUCKDB_PATH=$(WORK)/lint.duckdb $(BIN)/sqlfluff lint models analyses tests
 
 test-duckdb: deps ## Seed, build and test from scratch on a fresh DuckDB file
 	mkdir -p $(WORK)
