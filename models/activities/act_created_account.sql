@@ -4,6 +4,7 @@
     ts='created_at',
     customer='customer_id',
     features={'first_name': 'string', 'last_name': 'string'},
+    loaded_at='_loaded_at',
 ) %}
 
 with customers as (

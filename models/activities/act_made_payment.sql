@@ -15,6 +15,7 @@
         'amount': 'numeric',
     },
     revenue_impact='amount',
+    loaded_at='_loaded_at',
 ) %}
 
 with payments as (
@@ -37,7 +38,10 @@ payments_with_customer as (
         payments.payment_method,
         payments.created_at,
         orders.customer_id,
-        payments.amount_cents / 100.0 as amount
+        payments.amount_cents / 100.0 as amount,
+        -- The row changes when either source row does: a restated order
+        -- moves its payments to another customer.
+        greatest(payments._loaded_at, orders._loaded_at) as _loaded_at
     from payments
     left join orders
         on payments.order_id = orders.order_id

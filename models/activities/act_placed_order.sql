@@ -4,6 +4,7 @@
     ts='order_date',
     customer='customer_id',
     features={'order_id': 'integer', 'order_status': 'string'},
+    loaded_at='_loaded_at',
 ) %}
 
 with orders as (

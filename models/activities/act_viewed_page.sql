@@ -10,6 +10,7 @@
     anonymous_customer_id='visitor_id',
     anonymous_source='web',
     features={'page_path': 'string', 'visitor_id': 'string'},
+    loaded_at='_loaded_at',
 ) %}
 
 with events as (

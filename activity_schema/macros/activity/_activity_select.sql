@@ -1,5 +1,7 @@
 {#- The select that turns the validated activity's query into stream rows. -#}
-{% macro _activity_select(source_sql, spec) -%}
+{#- column_types: {column: data type} of the query, or none when unknown
+    (then every timestamp takes the text path of `utc_timestamp`). -#}
+{% macro _activity_select(source_sql, spec, column_types=none) -%}
     {#- A composite key is joined with '|' before hashing. -#}
     {%- set key_parts = [] -%}
     {%- for column in spec.key_columns -%}
@@ -31,6 +33,14 @@
             ~ dbt.type_string() ~ ")"])
         if spec.anonymous_customer_id is not none
         else "cast(null as " ~ dbt.type_string() ~ ")") -%}
+{%- set types = column_types or {} -%}
+{%- set ts_sql = activity_schema.utc_timestamp(
+        spec.ts, types.get(spec.ts | lower)) -%}
+{%- set loaded_at_sql = (
+        activity_schema.utc_timestamp(
+            spec.loaded_at, types.get(spec.loaded_at | lower))
+        if spec.loaded_at is not none
+        else "cast(null as " ~ dbt.type_timestamp() ~ ")") -%}
 with activity_source as (
     {{ source_sql }}
 ),
@@ -41,7 +51,7 @@ shaped as (
             when {{ key_null_checks | join(' or ') }} then null
             else {{ dbt.hash(key_sql) }}
         end as activity_id,
-        cast({{ spec.ts }} as {{ dbt.type_timestamp() }}) as ts,
+        {{ ts_sql }} as ts,
         {{ customer_sql }} as customer,
         {{ anonymous_sql }} as anonymous_customer_id,
         cast('{{ spec.activity }}' as {{ dbt.type_string() }}) as activity,
@@ -50,6 +60,7 @@ shaped as (
             else 'null' }} as {{ dbt.type_numeric() }}) as revenue_impact,
         cast({{ spec.link if spec.link is not none else 'null' }}
             as {{ dbt.type_string() }}) as link,
+        {{ loaded_at_sql }} as _loaded_at,
         cast({{ key_sql }} as {{ dbt.type_string() }}) as _source_key,
         {#- Written on the source columns, not on the columns above, so that
             a filter on it (the stream's `_rejection_reason is null`) is
@@ -57,8 +68,12 @@ shaped as (
         case
             when {{ key_null_checks | join(' or ') }}
                 then 'missing activity_id'
-            when cast({{ spec.ts }} as {{ dbt.type_timestamp() }}) is null
+            when {{ spec.ts }} is null
                 then 'missing ts'
+            when {{ ts_sql }} is null
+                then {{ dbt.concat([
+                    "'ts is not a timestamp: '",
+                    "cast(" ~ spec.ts ~ " as " ~ dbt.type_string() ~ ")"]) }}
             when {{ customer_sql }} is null and {{ anonymous_sql }} is null
                 then 'missing customer and anonymous_customer_id'
         end as _rejection_reason

@@ -8,7 +8,8 @@
     anonymous_source,
     features,
     revenue_impact,
-    link
+    link,
+    loaded_at
 ) -%}
     {%- set where = "activity_schema.activity in model '" ~ model.name ~ "'" -%}
     {%- if activity is not string or activity | trim == '' -%}
@@ -31,6 +32,12 @@
         {{ exceptions.raise_compiler_error(
             where ~ ": argument 'ts' is required: the column that holds the"
             ~ " activity's timestamp.") }}
+    {%- endif -%}
+    {%- if loaded_at is not none and loaded_at is not string -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument 'loaded_at' must name the column of the time"
+            ~ " each source row was loaded (such as '_loaded_at'), got '"
+            ~ loaded_at ~ "'.") }}
     {%- endif -%}
     {%- if customer is none and anonymous_customer_id is none -%}
         {{ exceptions.raise_compiler_error(
@@ -67,5 +74,6 @@
         'features': features,
         'revenue_impact': revenue_impact,
         'link': link,
+        'loaded_at': loaded_at,
     }) }}
 {%- endmacro %}

@@ -1,27 +1,36 @@
 {#-
     The select of an incremental run of the stream: the rows to write, each
     with `_change` = 'upsert' (insert or replace the row of its key) or
-    'delete' (remove the row of its key). Applied by the `activity_stream`
-    incremental strategy (`stream_upsert_sql`).
+    'delete' (remove the stored row of its key). Applied by the
+    `activity_stream` incremental strategy (`stream_upsert_sql`).
 
-    1. `source_rows` / `stream_rows`: the sources and the stream, both cut
-       to the scope of `stream_scope` (the lookback window by default).
-    2. `changes`: keys that are new, changed in any column, or gone from
-       the sources, compared within the scope.
-    3. `touched`: the (activity, entity) partitions of the old and of the
-       new version of every change.
-    4. `recomputed`: every row of a touched partition (the stream's rows
-       that did not change plus the new versions), with the occurrence
-       columns recomputed over the partition's whole history.
-    5. Only rows that differ from what the stream holds are written.
+    1. `scoped`: each activity's accepted rows within its own scope
+       (`stream_plan`: its window, its load cursor, a rebuild).
+    2. `stored`: the stream's rows within the same scopes, plus the stored
+       row of every key that `scoped` holds, wherever it lies. A stored row
+       out of the scope whose key comes back in scope is a restatement that
+       moved (across the window edge, or loaded late).
+    3. `recovered`: a stored row in scope whose key `scoped` lacks was
+       deleted from its source, or its new version moved out of the scope:
+       its versions are looked up in the whole source (a join that reads the
+       sources only when there is such a key). A key is deleted only when
+       it is gone from the whole source.
+    4. `winners`: one version per key (`_stream_version_order`). A stored
+       row that is out of scope still competes, as the source row it was
+       made from (where its activity has load times): a version re-read
+       through the window never beats a later load.
+    5. `changes`: keys whose winner differs from the stored row in any
+       column, keys stored more than once, and keys with no winner (gone).
+    6. `recomputed`: every row of a touched (activity, entity) partition
+       (old and new entity of every change), with the occurrence columns
+       recomputed over the partition's whole history; only rows that differ
+       from what the stream holds are written.
 
     Where the warehouse can address a stored row directly
-    (`stream_row_locator`: DuckDB's `rowid`), steps 3 and 4 read the stream
-    once for both the touched partitions and the current rows of every
-    changed key, and each output row carries `_stream_row`, the locator of
-    the stored row it replaces or removes (null for a row with no stored
-    version). The strategy then deletes by locator instead of joining the
-    whole stream on the key a second time.
+    (`stream_row_locator`: DuckDB's `rowid`), every output row carries
+    `_stream_row`, the locator of the stored row it replaces or removes
+    (null for a row with no stored version), and the strategy deletes by
+    locator instead of joining the whole stream on the key a second time.
 
     Dispatched (`stream_changes_sql`), but every adapter uses this default.
     Spark turns these row changes into rewrites of whole entity buckets in
@@ -33,116 +42,194 @@
 {%- endmacro %}
 
 {% macro default__stream_changes_sql(activities) -%}
-    {%- set columns = activity_schema.stream_columns() -%}
-    {%- set scope = activity_schema.stream_scope(activities) -%}
+    {%- set plan = activity_schema.stream_plan(activities, true) -%}
+    {%- set columns = activity_schema.stream_columns()
+        + activity_schema.stream_metadata_columns() -%}
     {%- set compared = columns | reject('in', ['activity', 'activity_id'])
         | list -%}
     {%- set locator = activity_schema.stream_row_locator() -%}
-with source_rows as (
-    {{ activity_schema._stream_accepted_rows(activities, scope) }}
+with scoped as (
+    {{ activity_schema._stream_accepted_rows(plan) }}
 ),
 
-stream_rows as (
+scoped_keys as (
+
+    select distinct activity, activity_id from scoped
+
+),
+
+stored as (
+
+    {#- The stream's rows in scope, and the stored row of every scoped key
+        (two selects, so that each can use its own access path). -#}
+    select
+        {%- for column in columns %}
+        in_scope.{{ column }},
+        {%- endfor %}
+        in_scope.activity_occurrence,
+        in_scope.activity_repeated_at,
+        {%- if locator %}
+        in_scope.{{ locator }} as _stream_row,
+        {%- endif %}
+        true as _in_scope
+    from {{ this }} as in_scope
+    where {{ plan.stored_scope | indent(4) }}
+    union all
+    select
+        {%- for column in columns %}
+        by_key.{{ column }},
+        {%- endfor %}
+        by_key.activity_occurrence,
+        by_key.activity_repeated_at,
+        {%- if locator %}
+        by_key._stream_row,
+        {%- endif %}
+        false as _in_scope
+    from (
+        select
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            {%- if locator %}
+            {{ locator }} as _stream_row,
+            {%- endif %}
+            activity_occurrence,
+            activity_repeated_at
+        from {{ this }}
+        where not {{ plan.stored_scope | indent(8) }}
+    ) as by_key
+    inner join scoped_keys
+        on
+            by_key.activity = scoped_keys.activity
+            and by_key.activity_id = scoped_keys.activity_id
+
+),
+
+missing as (
+
+    select distinct stored.activity, stored.activity_id
+    from stored
+    left join scoped_keys
+        on
+            stored.activity = scoped_keys.activity
+            and stored.activity_id = scoped_keys.activity_id
+    where stored._in_scope and scoped_keys.activity_id is null
+
+),
+
+recovered as (
+    {%- for activity in plan.activities %}
+    select
+        {%- for column in activity_schema.stream_columns() %}
+        source_rows.{{ column }},
+        {%- endfor %}
+        source_rows._loaded_at,
+        cast('{{ activity.fingerprint }}' as {{ dbt.type_string() }})
+            as _definition
+    from {{ activity.relation }} as source_rows
+    inner join missing
+        on
+            source_rows.activity_id = missing.activity_id
+            and missing.activity = '{{ activity.name }}'
+    where
+        source_rows._rejection_reason is null
+        and source_rows.ts
+        <= {{ activity_schema._timestamp_literal(plan.horizon) }}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+),
+
+versions as (
 
     select
-        {{ columns | join(',\n        ') }}
-    from {{ this }}
-    where {{ scope }}
+        {{ columns | join(',\n        ') }},
+        false as _is_stored
+    from scoped
+    union all
+    select
+        {{ columns | join(',\n        ') }},
+        false as _is_stored
+    from recovered
+    {#- A stored row out of scope: where its activity has load times, it
+        competes on them as the source version it was made from. Without
+        load times, the version re-read through the window replaces it. #}
+    union all
+    select
+        {{ columns | join(',\n        ') }},
+        true as _is_stored
+    from stored
+    where not _in_scope and _loaded_at is not null
+
+),
+
+winners as (
+    {{ activity_schema._stream_one_version('versions') | indent(4) }}
+),
+
+stored_counted as (
+
+    select
+        stored.*,
+        count(*) over (partition by activity, activity_id) as _copies
+    from stored
 
 ),
 
 compared as (
 
     select
-        coalesce(source_rows.activity, stream_rows.activity) as activity,
-        coalesce(source_rows.activity_id, stream_rows.activity_id)
+        coalesce(winners.activity, stored_counted.activity) as activity,
+        coalesce(winners.activity_id, stored_counted.activity_id)
             as activity_id,
-        source_rows.activity_id is null as is_deleted,
-        coalesce(source_rows.customer, source_rows.anonymous_customer_id)
+        winners.activity_id is null as is_deleted,
+        coalesce(winners.customer, winners.anonymous_customer_id)
             as new_entity,
-        coalesce(stream_rows.customer, stream_rows.anonymous_customer_id)
+        coalesce(stored_counted.customer, stored_counted.anonymous_customer_id)
             as old_entity,
-        stream_rows.activity_id is null
+        stored_counted.activity_id is null
+        or stored_counted._copies > 1
         {%- for column in compared %}
-        or source_rows.{{ column }} is distinct from stream_rows.{{ column }}
+        or {{ activity_schema._stream_differs(
+            'winners.' ~ column, 'stored_counted.' ~ column) }}
         {%- endfor %} as is_changed
-    from source_rows
-    full outer join stream_rows
+    from winners
+    full outer join stored_counted
         on
-            source_rows.activity = stream_rows.activity
-            and source_rows.activity_id = stream_rows.activity_id
+            winners.activity = stored_counted.activity
+            and winners.activity_id = stored_counted.activity_id
 
 ),
 
 changes as (
 
-    select * from compared
+    select distinct activity, activity_id, is_deleted
+    from compared
     where is_deleted or is_changed
 
 ),
 
 touched as (
 
-    select activity, new_entity as entity from changes
-    where new_entity is not null
+    select activity, new_entity as entity from compared
+    where (is_deleted or is_changed) and new_entity is not null
     union
-    select activity, old_entity as entity from changes
-    where old_entity is not null
-
-),
-
-{%- if locator %}
-
-current_rows as (
-
-    {#- One pass over the stream: the rows of touched partitions and the
-        stored version of every changed key, wherever it lies. -#}
-    select
-        {%- for column in columns %}
-        stored.{{ column }},
-        {%- endfor %}
-        stored.activity_occurrence,
-        stored.activity_repeated_at,
-        stored.{{ locator }} as _stream_row,
-        touched.entity is not null as _is_touched,
-        changes.activity_id is not null as _is_changed
-    from {{ this }} as stored
-    left join touched
-        on
-            stored.activity = touched.activity
-            and coalesce(stored.customer, stored.anonymous_customer_id)
-            = touched.entity
-    left join changes
-        on
-            stored.activity = changes.activity
-            and stored.activity_id = changes.activity_id
-    where touched.entity is not null or changes.activity_id is not null
+    select activity, old_entity as entity from compared
+    where (is_deleted or is_changed) and old_entity is not null
 
 ),
 
 kept as (
 
-    select
-        {%- for column in columns %}
-        {{ column }},
-        {%- endfor %}
-        activity_occurrence as _old_occurrence,
-        activity_repeated_at as _old_repeated_at,
-        _stream_row
-    from current_rows
-    where _is_touched and not _is_changed
-
-),
-{%- else %}
-
-kept as (
-
+    {#- The unchanged rows of every touched partition. -#}
     select
         {%- for column in columns %}
         current_rows.{{ column }},
         {%- endfor %}
         current_rows.activity_occurrence as _old_occurrence,
         current_rows.activity_repeated_at as _old_repeated_at
+        {%- if locator %},
+        current_rows.{{ locator }} as _stream_row
+        {%- endif %}
     from {{ this }} as current_rows
     inner join touched
         on
@@ -157,24 +244,23 @@ kept as (
     where changes.activity_id is null
 
 ),
-{%- endif %}
 
 fresh as (
 
     select
         {%- for column in columns %}
-        source_rows.{{ column }},
+        winners.{{ column }},
         {%- endfor %}
         cast(null as {{ dbt.type_bigint() }}) as _old_occurrence,
         cast(null as {{ dbt.type_timestamp() }}) as _old_repeated_at
         {%- if locator %},
         cast(null as {{ dbt.type_bigint() }}) as _stream_row
         {%- endif %}
-    from source_rows
+    from winners
     inner join changes
         on
-            source_rows.activity = changes.activity
-            and source_rows.activity_id = changes.activity_id
+            winners.activity = changes.activity
+            and winners.activity_id = changes.activity_id
     where not changes.is_deleted
 
 ),
@@ -195,9 +281,10 @@ recomputed as (
 upserts as (
 
     select
-        {{ columns | join(',\n        ') }},
+        {{ activity_schema.stream_columns() | join(',\n        ') }},
         activity_occurrence,
         activity_repeated_at,
+        {{ activity_schema.stream_metadata_columns() | join(',\n        ') }},
         'upsert' as _change
         {%- if locator %},
         _stream_row
@@ -211,34 +298,27 @@ upserts as (
 ),
 
 deletes as (
-{%- if locator %}
 
-    {#- The stored version of every changed key: removed, and replaced by
-        its upsert if it has one. -#}
+    {#- Every stored copy of a changed key: removed, and replaced by its
+        upsert if it has one. -#}
     select
-        {{ columns | join(',\n        ') }},
-        activity_occurrence,
-        activity_repeated_at,
-        'delete' as _change,
-        _stream_row
-    from current_rows
-    where _is_changed
-{%- else %}
-
-    select
-        {%- for column in columns %}
-        current_rows.{{ column }},
+        {%- for column in activity_schema.stream_columns() %}
+        stored.{{ column }},
         {%- endfor %}
-        current_rows.activity_occurrence,
-        current_rows.activity_repeated_at,
+        stored.activity_occurrence,
+        stored.activity_repeated_at,
+        {%- for column in activity_schema.stream_metadata_columns() %}
+        stored.{{ column }},
+        {%- endfor %}
         'delete' as _change
-    from {{ this }} as current_rows
+        {%- if locator %},
+        stored._stream_row
+        {%- endif %}
+    from stored
     inner join changes
         on
-            current_rows.activity = changes.activity
-            and current_rows.activity_id = changes.activity_id
-    where changes.is_deleted
-{%- endif %}
+            stored.activity = changes.activity
+            and stored.activity_id = changes.activity_id
 
 )
 
@@ -248,13 +328,26 @@ select * from deletes
 {%- endmacro %}
 
 
+{#-
+    SQL that is true when two values differ, nulls included. JSON values
+    are compared as text (Postgres' json has no equality).
+-#}
+{% macro _stream_differs(left, right) -%}
+    {%- if left.endswith('.feature_json') -%}
+        {{ 'cast(' ~ left ~ ' as ' ~ dbt.type_string() ~ ') is distinct from cast('
+            ~ right ~ ' as ' ~ dbt.type_string() ~ ')' }}
+    {%- else -%}
+        {{ left ~ ' is distinct from ' ~ right }}
+    {%- endif -%}
+{%- endmacro %}
+
 
 {#-
     stream_row_locator() -> the name of a column that addresses a stored row
     of the stream for as long as the table is not written (DuckDB:
-    `rowid`), or none. With one, an incremental run finds the rows to
-    delete in the same pass that reads the touched partitions
-    (`default__stream_changes_sql`) and deletes them by locator
+    `rowid`), or none. With one, every row an incremental run writes or
+    removes carries the locator of the stored row it replaces
+    (`default__stream_changes_sql`), and the strategy deletes by locator
     (`duckdb__stream_upsert_sql`). None by default: the strategy deletes by
     (activity, activity_id).
 -#}

@@ -6,14 +6,18 @@ with source as (
 
 renamed as (
 
-    -- A record the loader delivered twice arrives as two identical rows:
-    -- `distinct` keeps one. Two different versions of one id remain and
-    -- fail the unique test on the key.
+    -- A record the loader delivered twice in one load arrives as two
+    -- identical rows: `distinct` keeps one. Deliveries at different load
+    -- times differ in `_loaded_at` and both remain; the stream keeps the
+    -- latest, and the key's one_version_per_key test names any key whose
+    -- versions differ in their values.
     select distinct
         cast(id as {{ dbt.type_int() }}) as customer_id,
         cast(first_name as {{ dbt.type_string() }}) as first_name,
         cast(last_name as {{ dbt.type_string() }}) as last_name,
-        cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
+        {{ loaded_at_column(
+            source('jaffle_shop', 'raw_customers')) }} as _loaded_at
     from source
 
 )

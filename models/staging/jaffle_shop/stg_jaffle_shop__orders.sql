@@ -6,14 +6,18 @@ with source as (
 
 renamed as (
 
-    -- A record the loader delivered twice arrives as two identical rows:
-    -- `distinct` keeps one. Two different versions of one id remain and
-    -- fail the unique test on the key.
+    -- A record the loader delivered twice in one load arrives as two
+    -- identical rows: `distinct` keeps one. Deliveries at different load
+    -- times differ in `_loaded_at` and both remain; the stream keeps the
+    -- latest, and the key's one_version_per_key test names any key whose
+    -- versions differ in their values.
     select distinct
         cast(id as {{ dbt.type_int() }}) as order_id,
         cast(user_id as {{ dbt.type_int() }}) as customer_id,
         cast(order_date as date) as order_date,
-        cast(status as {{ dbt.type_string() }}) as order_status
+        cast(status as {{ dbt.type_string() }}) as order_status,
+        {{ loaded_at_column(
+            source('jaffle_shop', 'raw_orders')) }} as _loaded_at
     from source
 
 )
