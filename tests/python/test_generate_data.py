@@ -1,4 +1,4 @@
-"""Tests for tools/generate_data.py: determinism, formats and referential shape."""
+"""Tests for tools/generate_data (the initial load): determinism, formats, load time and referential shape."""
 
 from __future__ import annotations
 
@@ -17,13 +17,25 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tools.generate_data import ORDER_STATUSES, PAGES, PAYMENT_METHODS, generate, write_csv  # noqa: E402
+from tools.generate_data import (
+    ORDER_STATUSES,
+    PAGES,
+    PAYMENT_METHODS,
+    generate,
+    write_csv,
+)
 
 EXPECTED_HEADERS = {
-    "raw_customers": ["id", "first_name", "last_name", "created_at"],
-    "raw_orders": ["id", "user_id", "order_date", "status"],
-    "raw_payments": ["id", "order_id", "payment_method", "amount", "created_at"],
-    "raw_web_events": ["id", "visitor_id", "customer_id", "page", "occurred_at"],
+    "raw_customers": ["id", "first_name", "last_name", "created_at", "_loaded_at"],
+    "raw_orders": ["id", "user_id", "order_date", "status", "_loaded_at"],
+    "raw_payments": ["id", "order_id", "payment_method", "amount", "created_at", "_loaded_at"],
+    "raw_web_events": ["id", "visitor_id", "customer_id", "page", "occurred_at", "_loaded_at"],
+}
+EVENT_TIME = {
+    "raw_customers": "created_at",
+    "raw_orders": "order_date",
+    "raw_payments": "created_at",
+    "raw_web_events": "occurred_at",
 }
 
 
@@ -108,6 +120,9 @@ def test_exact_headers_and_formats(tables, tmp_path):
     assert all(row[1].startswith("v") and row[1][1:].isdigit() for row in web)
     for row in web[:50]:
         datetime.strptime(row[4], "%Y-%m-%d %H:%M:%S")
+    for name in EXPECTED_HEADERS:
+        for row in files[name][1:]:
+            datetime.strptime(row[-1], "%Y-%m-%d %H:%M:%S")
 
 
 def test_referential_shape(tables):
@@ -163,6 +178,7 @@ def test_referential_shape_for_any_seed(seed, scale, days):
     assert_referential_shape(t)
     end = datetime(2023, 3, 1) + timedelta(days=days)
     assert all(datetime(2023, 3, 1) <= e["occurred_at"] < end for e in t["raw_web_events"])
+    assert all(r["_loaded_at"] == end for rows in t.values() for r in rows)
 
 
 def test_cli_writes_four_files(tmp_path):
@@ -182,3 +198,35 @@ def test_cli_writes_four_files(tmp_path):
     write_csv(expected, tmp_path / "api")
     for name in EXPECTED_HEADERS:
         assert (out / f"{name}.csv").read_bytes() == (tmp_path / "api" / f"{name}.csv").read_bytes()
+
+
+def event_moment(table: str, row: dict) -> datetime:
+    value = row[EVENT_TIME[table]]
+    return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
+
+
+def test_initial_load_has_one_load_time_after_the_period(tables, tmp_path):
+    # 2024-01-01 + 182 days: the backfill is loaded at midnight after 2024-06-30
+    loaded_at = datetime(2024, 7, 1, 0, 0, 0)
+    for name, rows in tables.items():
+        assert rows, name
+        assert all(r["_loaded_at"] == loaded_at for r in rows), name
+        assert all(event_moment(name, r) < loaded_at for r in rows), name
+        assert all(list(r)[-1] == "_loaded_at" for r in rows), name
+    write_csv(tables, tmp_path)
+    for name, rows in read_csv_dir(tmp_path).items():
+        assert {row[-1] for row in rows[1:]} == {"2024-07-01 00:00:00"}, name
+
+
+@pytest.mark.parametrize("start, days, loaded_at", [
+    (date(2023, 3, 1), 20, datetime(2023, 3, 21)),
+    (date(2023, 12, 27), 5, datetime(2024, 1, 1)),
+    (date(2024, 2, 1), 29, datetime(2024, 3, 1)),
+    (date(2024, 5, 31), 1, datetime(2024, 6, 1)),
+])
+def test_initial_load_time_follows_start_and_days(start, days, loaded_at):
+    t = generate(seed=4, scale=0.1, start=start, days=days)
+    for name, rows in t.items():
+        assert {r["_loaded_at"] for r in rows} <= {loaded_at}, name
+    if days >= 5:  # in shorter periods a payment may follow the period by some hours
+        assert all(event_moment(n, r) < loaded_at for n, rows in t.items() for r in rows)

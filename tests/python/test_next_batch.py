@@ -1,9 +1,11 @@
-"""Tests for the "next batch" simulation of tools/generate_data.py.
+"""Tests for the "next batch" simulation of tools/generate_data.
 
 ``next_batch`` turns the current state of the raw tables into the state after
 one more ingestion: new rows (on time, late, very late, ties), rows delivered
-twice, rows restated in place and deleted rows. ``read_csv`` reads the CSV
-files back so that batches can be chained on disk.
+twice (same values, or conflicting values), rows restated in place, deleted
+rows and rows from a clock far ahead (year 2099). Every row a batch writes
+carries the batch's ``_loaded_at``. ``read_csv`` reads the CSV files back so
+that batches can be chained on disk.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.python.test_generate_data import assert_referential_shape  # noqa: E402
-from tools.generate_data import (  # noqa: E402
+from tests.python.test_generate_data import assert_referential_shape
+from tools.generate_data import (
     TABLE_COLUMNS,
     TIME_COLUMNS,
     generate,
@@ -34,8 +36,23 @@ from tools.generate_data import (  # noqa: E402
 )
 
 TABLES = tuple(TABLE_COLUMNS)
-ALL_ON = dict(late=0.2, very_late=0.1, ties=0.1, duplicates=0.05, restated=0.03, deletes=0.02)
-ALL_OFF = dict(late=0.0, very_late=0.0, ties=0.0, duplicates=0.0, restated=0.0, deletes=0.0)
+LOADED_AT = "_loaded_at"
+FORMAT = "%Y-%m-%d %H:%M:%S"
+ALL_ON = {
+    "late": 0.2, "very_late": 0.1, "ties": 0.1, "duplicates": 0.05, "restated": 0.03, "deletes": 0.02,
+    "conflicting": 0.04, "future": 6,
+}
+ALL_OFF = {
+    "late": 0.0, "very_late": 0.0, "ties": 0.0, "duplicates": 0.0, "restated": 0.0, "deletes": 0.0,
+    "conflicting": 0.0, "future": 0,
+}
+# The columns a conflicting version may change (neither id, foreign key, event time nor load time).
+VALUE_COLUMNS = {
+    "raw_customers": ("first_name", "last_name"),
+    "raw_orders": ("status",),
+    "raw_payments": ("payment_method", "amount"),
+    "raw_web_events": ("page",),
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,28 +81,75 @@ def by_id(rows: list[dict]) -> dict[int, dict]:
     return {r["id"]: r for r in rows}
 
 
-def dedupe(tables: dict) -> dict:
-    """Drop the second copy of duplicated rows, asserting that copies are byte-identical."""
+def without_load(row: dict) -> dict:
+    return {c: v for c, v in row.items() if c != LOADED_AT}
+
+
+def dedupe(tables: dict, keep: str = "first") -> dict:
+    """One row per id, at the position of its first occurrence: the first or the last version."""
     result = {}
     for name, rows in tables.items():
-        seen: dict[int, dict] = {}
-        kept = []
+        chosen: dict[int, dict] = {}
+        order: list[int] = []
         for row in rows:
-            if row["id"] in seen:
-                assert row == seen[row["id"]], (name, row, seen[row["id"]])
-                continue
-            seen[row["id"]] = row
-            kept.append(row)
-        result[name] = kept
+            if row["id"] not in chosen:
+                order.append(row["id"])
+                chosen[row["id"]] = row
+            elif keep == "last":
+                chosen[row["id"]] = row
+        result[name] = [chosen[i] for i in order]
     return result
 
 
 def assert_batch_shape(tables: dict) -> None:
-    """The referential rules of the generator, modulo byte-identical duplicates (at most 2 copies)."""
+    """The referential rules of the generator for either version of a twice-delivered id (at most 2 rows)."""
     for name, rows in tables.items():
         counts = Counter(r["id"] for r in rows)
         assert max(counts.values(), default=1) <= 2, name
-    assert_referential_shape(dedupe(tables))
+    assert_referential_shape(dedupe(tables, "first"))
+    assert_referential_shape(dedupe(tables, "last"))
+
+
+def is_future(table: str, row: dict) -> bool:
+    return moment(table, row).year >= 2099
+
+
+def expected_hwm(tables: dict) -> datetime:
+    """The documented high-water mark: the latest event time, leaving out rows more than a day after their load."""
+    return max(
+        moment(name, r)
+        for name in TABLES
+        for r in tables[name]
+        if r[LOADED_AT] is None or moment(name, r) <= r[LOADED_AT] + timedelta(days=1)
+    )
+
+
+def expected_load_time(before: dict, after: dict) -> datetime:
+    """The documented rule: max(previous max load + 1 s, midnight after the day of the new high-water mark).
+
+    The new high-water mark is taken over the rows after the batch except its future (2099) rows.
+    """
+    earlier = [r[LOADED_AT] for name in TABLES for r in before[name] if r[LOADED_AT] is not None]
+    current = {name: [r for r in after[name] if not is_future(name, r)] for name in TABLES}
+    end = datetime.combine(expected_hwm(current).date() + timedelta(days=1), time())
+    return max(max(earlier) + timedelta(seconds=1), end) if earlier else end
+
+
+def written_rows(before: dict, after: dict, summary: dict) -> dict[str, list[dict]]:
+    """Per table the rows of ``after`` that the batch wrote: all but first occurrences of unrestated old ids."""
+    result = {}
+    for name in TABLES:
+        old_ids = {r["id"] for r in before[name]}
+        restated = set(summary["restated"]["tables"][name]["ids"])
+        seen: set[int] = set()
+        rows = []
+        for row in after[name]:
+            first = row["id"] not in seen
+            seen.add(row["id"])
+            if not (first and row["id"] in old_ids and row["id"] not in restated):
+                rows.append(row)
+        result[name] = rows
+    return result
 
 
 def in_window(table: str, row: dict, low: datetime, high: datetime) -> bool:
@@ -170,8 +234,13 @@ def test_read_csv_rejects_bad_files(tmp_path):
     with pytest.raises(ValueError):
         read_csv(tmp_path)
     lines = original.splitlines()
-    lines[1] = lines[1].rsplit(",", 2)[0] + ",2024/01/03," + lines[1].rsplit(",", 1)[1]
-    path.write_text("\n".join(lines) + "\n")
+    for column, bad in ((2, "2024/01/03"), (4, "2024-07-01"), (4, "2024-07-01 00:00:00.5")):
+        cells = lines[1].split(",")
+        cells[column] = bad
+        path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+        with pytest.raises(ValueError):
+            read_csv(tmp_path)
+    path.write_text(original.replace("id,user_id,order_date,status", "id,user_id,status", 1))
     with pytest.raises(ValueError):
         read_csv(tmp_path)
     path.unlink()
@@ -204,7 +273,8 @@ def test_deterministic_across_processes(tmp_path, base):
         subprocess.run(
             [sys.executable, "-m", "tools.generate_data", "next-batch", "--seeds", str(tmp_path / "in"),
              "--out", str(out), "--seed", "5", "--ties", "0.1", "--duplicates", "0.05",
-             "--restated", "0.02", "--deletes", "0.01", "--very-late", "0.1"],
+             "--restated", "0.02", "--deletes", "0.01", "--very-late", "0.1", "--conflicting", "0.05",
+             "--future", "3"],
             cwd=REPO_ROOT, capture_output=True, text=True, check=True,
             env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"},
         )
@@ -238,8 +308,8 @@ def test_summary_counts_add_up(busy):
     for name in TABLES:
         assert summary["rows"]["before"][name] == len(before[name])
         assert summary["rows"]["after"][name] == len(after[name])
-        expected = (len(before[name]) - summary["deleted"]["tables"][name]["count"]
-                    + summary["new"]["tables"][name]["count"] + summary["duplicates"]["tables"][name]["count"])
+        added = sum(summary[k]["tables"][name]["count"] for k in ("new", "duplicates", "conflicting", "future"))
+        expected = len(before[name]) - summary["deleted"]["tables"][name]["count"] + added
         assert len(after[name]) == expected, name
     assert summary["high_water_mark"]["before"] == high_water_mark(before).strftime("%Y-%m-%d %H:%M:%S")
     assert summary["high_water_mark"]["after"] == high_water_mark(after).strftime("%Y-%m-%d %H:%M:%S")
@@ -257,6 +327,12 @@ def test_invalid_options_raise(base):
     with pytest.raises(ValueError):
         next_batch(base, 1, days=0)
     with pytest.raises(ValueError):
+        next_batch(base, 1, conflicting=1.5)
+    with pytest.raises(ValueError):
+        next_batch(base, 1, future=-1)
+    with pytest.raises(ValueError):
+        next_batch(base, 1, future=2.5)
+    with pytest.raises(ValueError):
         next_batch({name: [] for name in TABLES}, 1)
 
 
@@ -266,12 +342,14 @@ def test_invalid_options_raise(base):
 
 
 def test_proportions_are_roughly_honoured(busy):
-    before, after, summary = busy
+    before, _, summary = busy
     existing = total_rows(before)
     n_new = summary["new"]["count"]
     assert 0.045 <= n_new / existing <= 0.06
     for kind, fraction in (("late", 0.2), ("very_late", 0.1), ("ties", 0.1), ("duplicates", 0.05)):
         assert abs(summary[kind]["count"] / n_new - fraction) <= 0.02, kind
+    assert summary["conflicting"]["count"] == round(0.04 * n_new)
+    assert summary["future"]["count"] == 6
     assert abs(summary["restated"]["count"] / existing - 0.03) <= 0.003
     assert abs(summary["deleted"]["count"] / existing - 0.02) <= 0.003
     # the new rows touch every table, roughly in the proportions of the data model
@@ -294,7 +372,7 @@ def test_small_tables_still_get_a_handful(base):
 
 def test_everything_off_means_exactly_zero(base):
     tables, summary = next_batch(base, 5, new_fraction=0.02, **ALL_OFF)
-    for kind in ("late", "very_late", "ties", "duplicates", "restated", "deleted"):
+    for kind in ("late", "very_late", "ties", "duplicates", "conflicting", "restated", "deleted", "future"):
         assert summary[kind]["count"] == 0, kind
         assert all(t["count"] == 0 and t["ids"] == [] for t in summary[kind]["tables"].values())
     hwm = high_water_mark(base)
@@ -379,27 +457,36 @@ def test_ties_copy_a_timestamp_of_the_same_customer(busy):
 # --------------------------------------------------------------------------
 
 
-def test_duplicates_are_byte_identical_rows_of_an_existing_id(busy, tmp_path):
+def test_duplicates_repeat_the_values_of_an_existing_id(busy, tmp_path):
     before, after, summary = busy
     assert summary["duplicates"]["count"] > 0
+    load = datetime.strptime(summary["loaded_at"]["batch"], FORMAT)
     new_ids = {name: set(summary["new"]["tables"][name]["ids"]) for name in TABLES}
     kinds = Counter()
     for name in TABLES:
         counts = Counter(r["id"] for r in after[name])
-        duplicated = sorted(i for i, n in counts.items() if n > 1)
-        assert duplicated == sorted(summary["duplicates"]["tables"][name]["ids"]), name
-        old_ids = {r["id"] for r in before[name]}
+        twice = sorted(i for i, n in counts.items() if n > 1)
+        duplicated = summary["duplicates"]["tables"][name]["ids"]
+        conflicting = summary["conflicting"]["tables"][name]["ids"]
+        assert not set(duplicated) & set(conflicting), name
+        assert twice == sorted(duplicated + conflicting), name
+        old = by_id(before[name])
+        restated = set(summary["restated"]["tables"][name]["ids"])
         for row_id in duplicated:
             assert counts[row_id] == 2
-            assert row_id in old_ids or row_id in new_ids[name]
+            assert row_id in old or row_id in new_ids[name]
             kinds["new" if row_id in new_ids[name] else "existing"] += 1
             positions = [i for i, r in enumerate(after[name]) if r["id"] == row_id]
             assert positions[1] == positions[0] + 1
-            assert after[name][positions[0]] == after[name][positions[1]]
+            original, copy_ = after[name][positions[0]], after[name][positions[1]]
+            assert without_load(original) == without_load(copy_)
+            assert copy_[LOADED_AT] == load
+            if row_id in old and row_id not in restated:
+                assert original == old[row_id], "the original keeps its own load time"
     assert kinds["new"] > 0 and kinds["existing"] > 0, "both new and existing rows are re-delivered"
     write_csv(after, tmp_path)
     for name in TABLES:
-        lines = (tmp_path / f"{name}.csv").read_text().splitlines()[1:]
+        lines = [line.rsplit(",", 1)[0] for line in (tmp_path / f"{name}.csv").read_text().splitlines()[1:]]
         repeated = [line for line, n in Counter(lines).items() if n == 2]
         assert len(repeated) == summary["duplicates"]["tables"][name]["count"], name
 
@@ -417,7 +504,9 @@ def test_restated_rows_replace_the_old_version_in_place(busy):
         for i, r in enumerate(after[name]):
             after_positions[r["id"]].append(i)
         deleted = set(summary["deleted"]["tables"][name]["ids"])
-        duplicated = set(summary["duplicates"]["tables"][name]["ids"])
+        duplicated = set(summary["duplicates"]["tables"][name]["ids"]) | set(
+            summary["conflicting"]["tables"][name]["ids"]
+        )
         survivors = [r["id"] for r in before[name] if r["id"] not in deleted]
         for row_id in ids:
             assert row_id in old_rows and row_id not in deleted
@@ -462,6 +551,11 @@ def test_restated_rows_differ_in_timestamp_or_values_per_table(base):
     assert changed_columns["raw_payments"]["amount"] > 0 and changed_columns["raw_payments"]["created_at"] > 0
     assert changed_columns["raw_web_events"]["page"] > 0 and changed_columns["raw_web_events"]["occurred_at"] > 0
     assert "id" not in changed_columns["raw_web_events"]
+    load = datetime.strptime(summary["loaded_at"]["batch"], FORMAT)
+    for name in TABLES:
+        assert changed_columns[name][LOADED_AT] == summary["restated"]["tables"][name]["count"], name
+        restated = set(summary["restated"]["tables"][name]["ids"])
+        assert all((r[LOADED_AT] == load) == (r["id"] in restated) for r in tables[name]), name
     assert_batch_shape(tables)
 
 
@@ -499,16 +593,21 @@ def test_referential_integrity_over_consecutive_batches(seed, scale, days, tmp_p
     max_ids = {name: max(r["id"] for r in tables[name]) for name in TABLES}
     for batch in range(6):
         previous_hwm = high_water_mark(tables)
+        previous = tables
         tables, summary = next_batch(
             tables, batch, days=1 + batch % 2, new_fraction=0.03, late=0.3, very_late=0.1,
-            ties=0.1, duplicates=0.1, restated=0.05, deletes=0.03,
+            ties=0.1, duplicates=0.1, restated=0.05, deletes=0.03, conflicting=0.05, future=batch % 3,
         )
         assert_batch_shape(tables)
         for name in TABLES:
-            ids = summary["new"]["tables"][name]["ids"]
+            ids = summary["new"]["tables"][name]["ids"] + summary["future"]["tables"][name]["ids"]
             assert all(i > max_ids[name] for i in ids), (batch, name)
             max_ids[name] = max([max_ids[name], *ids])
         assert high_water_mark(tables) >= previous_hwm
+        assert high_water_mark(tables) == expected_hwm(tables) < datetime(2099, 1, 1)
+        load = datetime.strptime(summary["loaded_at"]["batch"], FORMAT)
+        assert load == expected_load_time(previous, tables)
+        assert all(load > r[LOADED_AT] for name in TABLES for r in previous[name])
         # chain through the CSV files, as the CLI does
         write_csv(tables, tmp_path / str(batch))
         tables = read_csv(tmp_path / str(batch))
@@ -532,13 +631,17 @@ def test_cli_next_batch_round_trip(tmp_path):
     assert result.returncode == 0, result.stderr
     start = read_csv(folder)
     options = ["--seed", "7", "--days", "1", "--late", "0.2", "--duplicates", "0.02", "--ties", "0.05",
-               "--restated", "0.01", "--deletes", "0.005"]
+               "--restated", "0.01", "--deletes", "0.005", "--conflicting", "0.05", "--future", "3"]
     result = run_cli("next-batch", "--seeds", str(folder), *options)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     expected, expected_summary = next_batch(
         start, 7, days=1, late=0.2, duplicates=0.02, ties=0.05, restated=0.01, deletes=0.005,
+        conflicting=0.05, future=3,
     )
+    assert summary["options"]["conflicting"] == 0.05 and summary["options"]["future"] == 3
+    assert summary["conflicting"]["count"] == round(0.05 * summary["new"]["count"]) > 0
+    assert summary["future"]["count"] == 3
     assert summary == json.loads(json.dumps(expected_summary))
     write_csv(expected, tmp_path / "api")
     for name in TABLES:
@@ -567,3 +670,255 @@ def test_cli_next_batch_errors(tmp_path):
     write_csv(generate(seed=1, scale=0.05), tmp_path)
     result = run_cli("next-batch", "--seeds", str(tmp_path), "--late", "2")
     assert result.returncode == 2 and "late" in result.stderr
+
+
+# --------------------------------------------------------------------------
+# load times
+# --------------------------------------------------------------------------
+
+
+def test_batch_load_time_follows_the_rule(busy):
+    before, after, summary = busy
+    load = expected_load_time(before, after)
+    assert summary["loaded_at"] == {"before": "2024-07-01 00:00:00", "batch": load.strftime(FORMAT)}
+    # on-time rows reach into 2024-07-01, so the batch is loaded at the following midnight
+    assert summary["on_time"]["max"] >= "2024-07-01"
+    assert load == datetime(2024, 7, 2)
+
+
+def test_untouched_rows_keep_their_load_time_and_written_rows_carry_the_batch_one(busy):
+    before, after, summary = busy
+    load = expected_load_time(before, after)
+    written = written_rows(before, after, summary)
+    for name in TABLES:
+        old = by_id(before[name])
+        restated = set(summary["restated"]["tables"][name]["ids"])
+        seen: set[int] = set()
+        for row in after[name]:
+            if row["id"] in old and row["id"] not in restated and row["id"] not in seen:
+                assert row == old[row["id"]], (name, row)
+            seen.add(row["id"])
+        assert all(r[LOADED_AT] == load for r in written[name]), name
+        # the written rows are exactly what the summary reports
+        reported = Counter()
+        for kind in ("new", "duplicates", "conflicting", "restated", "future"):
+            reported.update(summary[kind]["tables"][name]["ids"])
+        assert Counter(r["id"] for r in written[name]) == reported, name
+    kinds = {k: summary[k]["count"] for k in ("new", "duplicates", "conflicting", "restated", "future")}
+    assert all(kinds.values()), kinds
+
+
+def test_batch_load_time_is_later_than_before_and_not_before_what_it_writes(busy):
+    before, after, summary = busy
+    load = datetime.strptime(summary["loaded_at"]["batch"], FORMAT)
+    assert all(load > r[LOADED_AT] for name in TABLES for r in before[name])
+    for name, rows in written_rows(before, after, summary).items():
+        for row in rows:
+            if is_future(name, row):
+                assert moment(name, row) > load + timedelta(days=1), (name, row)
+            else:
+                assert moment(name, row) <= load, (name, row)
+    assert all(moment(n, r) <= load for n in TABLES for r in after[n] if not is_future(n, r))
+
+
+def test_a_batch_within_the_last_loaded_day_is_loaded_one_second_later(base):
+    # no new rows: the high-water mark stays on 2024-06-30, whose following midnight
+    # is the initial load time, so the batch takes that time + 1 s
+    tables, summary = next_batch(base, 4, new_fraction=0.0, **{**ALL_OFF, "deletes": 0.01})
+    assert summary["loaded_at"] == {"before": "2024-07-01 00:00:00", "batch": "2024-07-01 00:00:01"}
+    assert {r[LOADED_AT] for n in TABLES for r in tables[n]} == {datetime(2024, 7, 1)}
+    tables, summary = next_batch(base, 4, new_fraction=0.0, **{**ALL_OFF, "restated": 0.01})
+    load = expected_load_time(base, tables)
+    assert summary["loaded_at"]["batch"] == load.strftime(FORMAT)
+    restated = {n: set(summary["restated"]["tables"][n]["ids"]) for n in TABLES}
+    assert sum(map(len, restated.values())) == round(0.01 * total_rows(base))
+    for name in TABLES:
+        for row in tables[name]:
+            assert row[LOADED_AT] == (load if row["id"] in restated[name] else datetime(2024, 7, 1))
+
+
+def test_load_times_increase_over_chained_batches(tmp_path):
+    tables = generate(seed=8, scale=0.2, start=date(2023, 5, 1), days=30)
+    loads = [datetime(2023, 5, 31)]
+    for batch, new_fraction in enumerate((0.02, 0.0, 0.02, 0.02)):
+        previous = tables
+        tables, summary = next_batch(
+            tables, batch, days=2, new_fraction=new_fraction, **{**ALL_ON, "deletes": 0.0},
+        )
+        load = datetime.strptime(summary["loaded_at"]["batch"], FORMAT)
+        assert summary["loaded_at"]["before"] == loads[-1].strftime(FORMAT)
+        assert load == expected_load_time(previous, tables)
+        assert load > loads[-1]
+        if new_fraction == 0.0 and not summary["restated"]["count"]:
+            assert load == loads[-1] + timedelta(seconds=1)
+        loads.append(load)
+        write_csv(tables, tmp_path / str(batch))
+        tables = read_csv(tmp_path / str(batch))
+    assert {r[LOADED_AT] for n in TABLES for r in tables[n]} <= set(loads)
+
+
+# --------------------------------------------------------------------------
+# conflicting versions
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def conflicted(base):
+    tables, summary = next_batch(base, 13, new_fraction=0.03, **{**ALL_OFF, "conflicting": 0.2})
+    return base, tables, summary
+
+
+def test_conflicting_rows_leave_two_different_versions_of_an_id(conflicted):
+    before, after, summary = conflicted
+    load = expected_load_time(before, after)
+    n_new = summary["new"]["count"]
+    assert summary["conflicting"]["count"] == round(0.2 * n_new) > 0
+    new_ids = {name: set(summary["new"]["tables"][name]["ids"]) for name in TABLES}
+    origins = Counter()
+    moved = 0
+    for name in TABLES:
+        ids = summary["conflicting"]["tables"][name]["ids"]
+        assert ids, f"{name}: conflicting versions in every table"
+        counts = Counter(r["id"] for r in after[name])
+        assert sorted(i for i, n in counts.items() if n > 1) == sorted(ids), name
+        old = by_id(before[name])
+        for row_id in ids:
+            positions = [i for i, r in enumerate(after[name]) if r["id"] == row_id]
+            assert len(positions) == 2 and positions[1] == positions[0] + 1
+            first, second = after[name][positions[0]], after[name][positions[1]]
+            assert any(first[c] != second[c] for c in VALUE_COLUMNS[name]), (name, first, second)
+            changed = {c for c in first if first[c] != second[c]} - {LOADED_AT}
+            assert changed <= set(VALUE_COLUMNS[name]) | {TIME_COLUMNS[name]}, (name, changed)
+            moved += TIME_COLUMNS[name] in changed
+            assert second[LOADED_AT] == load
+            if row_id in new_ids[name]:
+                origins["new"] += 1
+                assert first[LOADED_AT] == load
+            else:
+                origins["existing"] += 1
+                assert first == old[row_id], "the first version is the row as it was"
+        assert summary["conflicting"]["tables"][name]["timestamp_changed"] == sum(
+            1 for i in ids
+            if len({r[TIME_COLUMNS[name]] for r in after[name] if r["id"] == i}) == 2
+        )
+    assert origins["new"] > 0 and origins["existing"] > 0
+    assert 0 < moved < summary["conflicting"]["count"], "some versions also move their timestamp"
+    assert_batch_shape(after)
+
+
+def test_cli_conflicting_writes_both_versions(tmp_path):
+    folder = tmp_path / "seeds"
+    assert run_cli("--seed", "5", "--scale", "0.2", "--out", str(folder)).returncode == 0
+    result = run_cli("next-batch", "--seeds", str(folder), "--seed", "3", "--new-fraction", "0.05",
+                     "--conflicting", "0.3")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["conflicting"]["count"] == round(0.3 * summary["new"]["count"]) > 0
+    for name in TABLES:
+        lines = (folder / f"{name}.csv").read_text().splitlines()[1:]
+        by_key = defaultdict(list)
+        for line in lines:
+            by_key[line.split(",", 1)[0]].append(line)
+        twice = sorted(int(k) for k, versions in by_key.items() if len(versions) == 2)
+        assert twice == sorted(summary["conflicting"]["tables"][name]["ids"]), name
+        for key in twice:
+            first, second = by_key[str(key)]
+            assert first.rsplit(",", 1)[0] != second.rsplit(",", 1)[0], (name, first, second)
+            assert second.rsplit(",", 1)[1] == summary["loaded_at"]["batch"]
+
+
+# --------------------------------------------------------------------------
+# rows from a clock far ahead
+# --------------------------------------------------------------------------
+
+
+def test_future_rows_are_in_2099_spread_over_the_tables(base):
+    tables, summary = next_batch(base, 17, new_fraction=0.01, **{**ALL_OFF, "future": 7})
+    load = expected_load_time(base, tables)
+    # round-robin, web events first: events, orders, payments, customers, events, orders, payments
+    expected = {"raw_web_events": 2, "raw_orders": 2, "raw_payments": 2, "raw_customers": 1}
+    assert summary["future"]["count"] == 7
+    for name in TABLES:
+        future = [r for r in tables[name] if is_future(name, r)]
+        assert len(future) == expected[name], name
+        assert sorted(r["id"] for r in future) == sorted(summary["future"]["tables"][name]["ids"])
+        assert all(moment(name, r).year == 2099 for r in future)
+        assert all(r[LOADED_AT] == load for r in future)
+        new_max = max(summary["new"]["tables"][name]["ids"], default=max(r["id"] for r in base[name]))
+        assert all(r["id"] > new_max for r in future), "future rows come after the other new rows"
+    assert summary["future"]["min"] >= "2099-01-01" and summary["future"]["max"] < "2100-01-01"
+    # the high-water mark ignores them
+    regular = max(moment(n, r) for n in TABLES for r in tables[n] if not is_future(n, r))
+    assert summary["high_water_mark"]["after"] == regular.strftime(FORMAT)
+    assert high_water_mark(tables) == regular
+    assert_batch_shape(tables)
+
+    one, one_summary = next_batch(base, 17, new_fraction=0.0, **{**ALL_OFF, "future": 1})
+    assert one_summary["future"]["tables"]["raw_web_events"]["count"] == 1
+    assert sum(1 for n in TABLES for r in one[n] if is_future(n, r)) == 1
+
+
+def test_future_rows_do_not_move_the_next_batch(base, tmp_path):
+    first, first_summary = next_batch(base, 17, new_fraction=0.01, **{**ALL_OFF, "future": 8})
+    write_csv(first, tmp_path)
+    chained = read_csv(tmp_path)
+    regular = max(moment(n, r) for n in TABLES for r in chained[n] if not is_future(n, r))
+    second, summary = next_batch(chained, 18, new_fraction=0.02, **ALL_OFF)
+    assert summary["high_water_mark"]["before"] == first_summary["high_water_mark"]["after"]
+    assert summary["high_water_mark"]["before"] == regular.strftime(FORMAT)
+    for name, row in new_rows(summary, second, "new"):
+        assert in_window(name, row, regular, regular + timedelta(days=1)), (name, row)
+    load = datetime.strptime(summary["loaded_at"]["batch"], FORMAT)
+    assert load == expected_load_time(chained, second) < datetime(2099, 1, 1)
+    assert load > datetime.strptime(first_summary["loaded_at"]["batch"], FORMAT)
+    # the future rows of the first batch stay as they were
+    for name in TABLES:
+        assert [r for r in second[name] if is_future(name, r)] == [r for r in chained[name] if is_future(name, r)]
+    assert_batch_shape(second)
+
+
+# --------------------------------------------------------------------------
+# files without _loaded_at
+# --------------------------------------------------------------------------
+
+
+def strip_last_column(folder: Path) -> None:
+    for name in TABLES:
+        path = folder / f"{name}.csv"
+        lines = path.read_text().splitlines()
+        assert lines[0].endswith(",_loaded_at")
+        path.write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in lines))
+
+
+def test_read_csv_accepts_files_without_loaded_at(tmp_path):
+    tables = generate(seed=2, scale=0.2)
+    write_csv(tables, tmp_path / "a")
+    strip_last_column(tmp_path / "a")
+    back = read_csv(tmp_path / "a")
+    for name in TABLES:
+        assert all(r[LOADED_AT] is None for r in back[name]), name
+        assert [without_load(r) for r in back[name]] == [without_load(r) for r in tables[name]]
+    write_csv(back, tmp_path / "b")
+    for name in TABLES:
+        lines = (tmp_path / "b" / f"{name}.csv").read_text().splitlines()
+        assert lines[0].endswith(",_loaded_at")
+        assert all(line.endswith(",") for line in lines[1:]), "a missing load time is an empty cell"
+    assert read_csv(tmp_path / "b") == back
+
+
+def test_next_batch_on_files_without_loaded_at(tmp_path):
+    write_csv(generate(seed=2, scale=0.2), tmp_path)
+    strip_last_column(tmp_path)
+    before = read_csv(tmp_path)
+    after, summary = next_batch(before, 6, new_fraction=0.03, **ALL_ON)
+    assert summary["loaded_at"]["before"] is None
+    # no previous load time: the batch is loaded at midnight after the new high-water mark's day
+    regular = max(moment(n, r) for n in TABLES for r in after[n] if not is_future(n, r))
+    load = datetime.combine(regular.date() + timedelta(days=1), time())
+    assert summary["loaded_at"]["batch"] == load.strftime(FORMAT)
+    written = written_rows(before, after, summary)
+    for name in TABLES:
+        assert all(r[LOADED_AT] == load for r in written[name]), name
+        kept = len(after[name]) - len(written[name])
+        assert sum(1 for r in after[name] if r[LOADED_AT] is None) == kept, name
+    assert_batch_shape(after)
