@@ -43,10 +43,15 @@ lint: deps ## Lint the project's SQL with SQLFluff (dbt templater)
 	rm -f $(WORK)/lint.duckdb $(WORK)/lint.duckdb.wal
 	DBT_DUCKDB_PATH=$(WORK)/lint.duckdb $(BIN)/sqlfluff lint models analyses tests
 
-test-duckdb: deps ## Seed, build and test from scratch on a fresh DuckDB file
+# Source freshness is judged against the seeds' own clock, their latest
+# _loaded_at (tools/freshness_vars.py): the generated data was loaded in 2024.
+test-duckdb: deps ## Seed, check source freshness, build and test from scratch on a fresh DuckDB file
 	mkdir -p $(WORK)
 	rm -f $(WORK)/test.duckdb $(WORK)/test.duckdb.wal
 	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) seed --target duckdb
+	freshness_vars="$$($(BIN)/python -m tools.freshness_vars seeds)"; \
+	echo "source freshness against the seeds' latest load: --vars '$$freshness_vars'"; \
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) source freshness --target duckdb --vars "$$freshness_vars"
 	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) build --target duckdb --exclude resource_type:seed
 	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) docs generate --target duckdb
 

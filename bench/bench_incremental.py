@@ -3,17 +3,34 @@
 For each engine and size, in a throwaway copy of the project (the pytest
 harness `tests/python/dbt_harness.py`):
 
-1. `dbt deps`, `dbt seed` (creates the raw tables with the right types), then
-   the raw tables are emptied and bulk-loaded with data generated in DuckDB
-   (`bench/datagen.py`; for Postgres through CSV and COPY).
+1. `dbt deps`, `dbt seed` (creates the raw tables with the right types, the
+   seeds' load column `_loaded_at` last), then the raw tables are emptied and
+   bulk-loaded with data generated in DuckDB (`bench/datagen.py`; for
+   Postgres through CSV and COPY). The base data is one backfill: every row
+   has the same `_loaded_at`, the midnight after the generated period.
 2. `dbt run --full-refresh --select +customer_stream`: the full time.
-3. A batch of new source rows (1 % of the stream's rows; 20 % of them late:
-   1-48 h before the stream's latest ts, the rest after it) is inserted into
-   the raw tables in place, then `dbt run --select +customer_stream`: the
-   incremental time.
+3. A batch of new source rows (1 % of the stream's rows; 20 % of them late,
+   the rest after the stream's latest ts), every row stamped with the
+   batch's own, later `_loaded_at`, is inserted into the raw tables in
+   place, then `dbt run --select +customer_stream`: the incremental time.
 4. The stream must equal a full rebuild: the same macro compiled as a view
    over the current sources (`customer_stream_full`), compared with EXCEPT
    ALL both ways.
+
+Steps 3 and 4 are made once per batch kind (`--batch`, both by default),
+each on the state that step 2 left (DuckDB: a copy of the database file;
+Postgres: the base data reloaded and rebuilt with an untimed full refresh):
+
+- `late`: the late rows lie 1-48 h before the stream's latest ts, inside
+  the 72 h look-back (`stream_lookback_hours`), so both the window and the
+  load cursor find them;
+- `very-late`: the late rows lie 1-30 days before it (`--very-late-days`).
+  Those more than 72 h late are outside the window of every activity whose
+  own latest ts is near the stream's: only the load cursor (`_loaded_at >=`
+  the activity's latest `_loaded_at` in the stream) finds them.
+  `created_account` is the exception: sign-ups stop five weeks before the
+  period ends, so its own window still reaches them. The details count the
+  batch rows outside their own activity's window.
 
 Times are the sum of the `execution_time`s of the activity models and the
 stream in `target/run_results.json` (dbt's start-up is left out). Both timed
@@ -24,13 +41,16 @@ pipeline's time. On DuckDB each is run --repeat times (3 by default; the
 incremental run from a copy of the database file taken before it) and the
 median is reported: the machine's other work moves single timings a lot.
 
-Prints a markdown table and writes it to bench/results/incremental.md (or
---output). Exits 1 if an incremental result differs from the full rebuild
-(or a run fails); a ratio above its target is reported, not an error.
+Prints a markdown table (one row per engine, size and batch kind) and writes
+it to bench/results/incremental.md (with --quick: incremental_quick.md, not
+tracked; or --output). Exits 1 if an incremental result differs from the
+full rebuild (or a run fails); a ratio above its target is reported, not an
+error.
 
     python -m bench.bench_incremental                   # 1M + 10M DuckDB, 1M Postgres
     python -m bench.bench_incremental --quick           # 100k on both, a smoke run
     python -m bench.bench_incremental --duckdb-rows 1000000 --postgres-rows
+    python -m bench.bench_incremental --quick --batch very-late --keep   # one kind, kept
 """
 
 from __future__ import annotations
@@ -71,6 +91,27 @@ FULL_VIEW = """\
 """
 TIMED_PREFIXES = ("act_",)
 TIMED_MODELS = ("customer_stream",)
+# The stream's look-back (dbt_project.yml, `stream_lookback_hours`).
+LOOKBACK_HOURS = 72
+# Batch kinds, in the order they run.
+BATCH_KINDS = ("late", "very-late")
+LATE_HOURS = datagen.DEFAULT_LATE_HOURS
+DEFAULT_VERY_LATE_DAYS = (1.0, 30.0)
+
+
+def late_hours(kind: str, args: argparse.Namespace) -> tuple[float, float]:
+    """How long before the stream's latest ts the late rows of a batch kind lie."""
+    if kind == "late":
+        return LATE_HOURS
+    low, high = args.very_late_days
+    return (low * 24, high * 24)
+
+
+def batch_label(kind: str, args: argparse.Namespace) -> str:
+    low, high = late_hours(kind, args)
+    if kind == "late":
+        return f"late {low:g}-{high:g} h"
+    return f"very late {low / 24:g}-{high / 24:g} d"
 
 
 def log(message: str) -> None:
@@ -81,6 +122,8 @@ def log(message: str) -> None:
 class Result:
     engine: str
     nominal_rows: int
+    batch: str = "late"
+    label: str = ""
     stream_rows: int | None = None
     batch_rows: int | None = None
     late_rows: int | None = None
@@ -103,6 +146,10 @@ class Result:
     @property
     def target(self) -> float | None:
         return TARGETS.get((self.engine, self.nominal_rows))
+
+    @property
+    def name(self) -> str:
+        return f"{self.engine} {self.nominal_rows:,} {self.batch}"
 
 
 # -- dbt ---------------------------------------------------------------------------
@@ -217,30 +264,140 @@ def generator_database(workdir: Path, rows: int, seed: int) -> tuple[Path, dict[
     """The generator database for (rows, seed), generated once per work folder."""
     path = workdir / f"generator_{rows}_{seed}.duckdb"
     marker = path.with_suffix(".json")
+    columns = {table: list(names) for table, names in datagen.RAW_COLUMNS.items()}
     if path.exists() and marker.exists():
-        return path, json.loads(marker.read_text())
+        saved = json.loads(marker.read_text())
+        # A database made with other columns (an older generator) is made again.
+        if saved.get("columns") == columns:
+            return path, saved["counts"]
     path.unlink(missing_ok=True)
     log(f"generating ~{rows:,} raw rows (seed {seed}) in {path}")
     started = time.perf_counter()
     with duckdb.connect(str(path)) as con:
         counts = datagen.generate_base(con, rows, seed=seed)
     counts["_seconds"] = round(time.perf_counter() - started, 1)
-    marker.write_text(json.dumps(counts))
+    marker.write_text(json.dumps({"columns": columns, "counts": counts}))
     log(f"generated {counts}")
     return path, counts
 
 
-def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -> Result:
-    result = Result(engine=engine, nominal_rows=rows)
+def load_base(project: DbtProject, engine: str, generator: Path, folder: Path) -> None:
+    """Replace the raw tables' rows with the generator's base data."""
+    if engine == "duckdb":
+        load_duckdb(project, generator, "", replace=True)
+    else:
+        load_postgres(project, generator, "", replace=True, scratch=folder / "csv")
+        pg_analyze(project)
+
+
+def compare_with_rebuild(project: DbtProject, result: Result) -> None:
+    """Count the rows only in the stream, and only in a full rebuild, both ways."""
+    schema = project.schema
+    run_dbt(project, "run", "--select", "customer_stream_full")
+    started = time.perf_counter()
+    # The view is computed once into a table, then compared both ways.
+    rebuilt = f"{schema}.customer_stream_full_rows"
+    project.execute(
+        f"drop table if exists {rebuilt}",
+        f"create table {rebuilt} as select * from {schema}.customer_stream_full",
+    )
+    only_incremental, only_full = project.query(
+        f"""
+        select
+            (select count(*) from (
+                select * from {schema}.customer_stream
+                except all
+                select * from {rebuilt}) as a),
+            (select count(*) from (
+                select * from {rebuilt}
+                except all
+                select * from {schema}.customer_stream) as b)
+        """
+    )[0]
+    project.execute(f"drop table {rebuilt}")
+    result.details["compare_seconds"] = round(time.perf_counter() - started, 1)
+    result.details["only_incremental"] = int(only_incremental)
+    result.details["only_full"] = int(only_full)
+    result.differing_rows = int(only_incremental) + int(only_full)
+
+
+def run_batch(
+    project: DbtProject,
+    result: Result,
+    generator: Path,
+    high_water_mark: datetime,
+    args: argparse.Namespace,
+    folder: Path,
+) -> None:
+    """Load one batch of `result.batch`'s kind, run the stream incrementally
+    (median of --repeat on DuckDB) and compare it with a full rebuild."""
+    engine, tag = result.engine, f"{result.name}:"
+    batch_rows = max(1, round(args.batch_fraction * result.stream_rows))
+    log(f"{tag} batch of {batch_rows:,} rows ({result.label}; high-water mark "
+        f"{high_water_mark})")
+    with duckdb.connect(str(generator)) as con:
+        summary = datagen.generate_batch(
+            con, batch_rows, high_water_mark, seed=args.seed, late=args.late,
+            late_hours=late_hours(result.batch, args), window_hours=LOOKBACK_HOURS,
+        )
+    result.batch_rows = summary["rows"]
+    result.late_rows = summary["late_rows"]
+    result.details["batch"] = {k: str(v) if isinstance(v, datetime) else v
+                               for k, v in summary.items()}
+    started = time.perf_counter()
+    if engine == "duckdb":
+        load_duckdb(project, generator, "b_", replace=False)
+    else:
+        load_postgres(project, generator, "b_", replace=False, scratch=folder / "csv")
+    result.details["batch_load_seconds"] = round(time.perf_counter() - started, 2)
+
+    runs = args.repeat if engine == "duckdb" else 1
+    # DuckDB: the database file as it is before the incremental run, so
+    # that the run can be repeated from the same state.
+    snapshot = None
+    if runs > 1:
+        database = Path(project.env["DBT_DUCKDB_PATH"])
+        project.execute("checkpoint")
+        snapshot = database.with_name(database.name + ".before_incremental")
+        shutil.copy2(database, snapshot)
+    incremental_runs = []
+    for run in range(runs):
+        if run > 0:
+            shutil.copy2(snapshot, database)
+        log(f"{tag} dbt run --select +customer_stream (incremental, {run + 1}/{runs})")
+        incremental_runs.append(run_dbt(
+            project, "run", "--select", "+customer_stream", "--threads", "1",
+            label=f"incremental_{result.batch}_{run + 1}",
+        ))
+    if snapshot is not None:
+        snapshot.unlink()
+    incremental = median_run(incremental_runs)
+    result.incremental_seconds = timed_sum(incremental)
+    result.details["incremental_times"] = incremental
+    result.details["incremental_runs"] = [round(timed_sum(t), 2) for t in incremental_runs]
+    log(f"{tag} incremental {result.incremental_seconds:.2f} s (ratio {result.ratio:.3f})")
+
+    log(f"{tag} comparing with a full rebuild")
+    compare_with_rebuild(project, result)
+    log(f"{tag} {result.differing_rows} differing rows")
+
+
+def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -> list[Result]:
+    """One engine and size: the full refresh once, then each batch kind."""
+    results = [Result(engine=engine, nominal_rows=rows, batch=kind,
+                      label=batch_label(kind, args))
+               for kind in args.batch]
+    shared: dict[str, Any] = {}
     folder = Path(tempfile.mkdtemp(prefix=f"{engine}_{rows}_", dir=workdir))
     project: DbtProject | None = None
+    pending = list(results)
     try:
         generator, counts = generator_database(workdir, rows, args.seed)
-        result.details["generated"] = counts
+        shared["generated"] = counts
         project = DbtProject.create(folder, engine)
-        result.details["project"] = str(project.root)
+        shared["project"] = str(project.root)
         if project.database:
-            result.details["database"] = project.database
+            shared["database"] = project.database
         project.copy_seeds(REPO_ROOT / "seeds")
         (project.root / "models" / "stream" / "customer_stream_full.sql").write_text(FULL_VIEW)
         schema = project.schema
@@ -251,12 +408,8 @@ def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -
 
         log(f"{engine} {rows:,}: loading the raw tables")
         started = time.perf_counter()
-        if engine == "duckdb":
-            load_duckdb(project, generator, "", replace=True)
-        else:
-            load_postgres(project, generator, "", replace=True, scratch=folder / "csv")
-            pg_analyze(project)
-        result.details["load_seconds"] = round(time.perf_counter() - started, 1)
+        load_base(project, engine, generator, folder)
+        shared["load_seconds"] = round(time.perf_counter() - started, 1)
 
         runs = args.repeat if engine == "duckdb" else 1
         full_runs = []
@@ -268,96 +421,55 @@ def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -
                 "--threads", "1", label=f"full_{run + 1}",
             ))
         full = median_run(full_runs)
-        result.full_seconds = timed_sum(full)
-        result.details["full_times"] = full
-        result.details["full_runs"] = [round(timed_sum(t), 2) for t in full_runs]
-        log(f"{engine} {rows:,}: full refresh {result.full_seconds:.2f} s "
-            f"(runs: {result.details['full_runs']})")
+        shared["full_times"] = full
+        shared["full_runs"] = [round(timed_sum(t), 2) for t in full_runs]
+        log(f"{engine} {rows:,}: full refresh {timed_sum(full):.2f} s "
+            f"(runs: {shared['full_runs']})")
         if engine == "postgres":
             pg_analyze(project)
 
         stream_rows, high_water_mark = project.query(
             f"select count(*), max(ts) from {schema}.customer_stream"
         )[0]
-        result.stream_rows = int(stream_rows)
         if isinstance(high_water_mark, str):
             high_water_mark = datetime.fromisoformat(high_water_mark)
+        for result in results:
+            result.details.update(shared)
+            result.full_seconds = timed_sum(full)
+            result.stream_rows = int(stream_rows)
 
-        batch_rows = max(1, round(args.batch_fraction * result.stream_rows))
-        log(f"{engine} {rows:,}: batch of {batch_rows:,} rows (high-water mark {high_water_mark})")
-        with duckdb.connect(str(generator)) as con:
-            summary = datagen.generate_batch(
-                con, batch_rows, high_water_mark, seed=args.seed, late=args.late
-            )
-        result.batch_rows = summary["rows"]
-        result.late_rows = summary["late_rows"]
-        result.details["batch"] = {k: str(v) if isinstance(v, datetime) else v
-                                   for k, v in summary.items()}
-        started = time.perf_counter()
-        if engine == "duckdb":
-            load_duckdb(project, generator, "b_", replace=False)
-        else:
-            load_postgres(project, generator, "b_", replace=False, scratch=folder / "csv")
-        result.details["batch_load_seconds"] = round(time.perf_counter() - started, 2)
-
-        # DuckDB: the database file as it is before the incremental run, so
-        # that the run can be repeated from the same state.
-        snapshot = None
-        if runs > 1:
+        # DuckDB: the database file after the full refresh, the starting
+        # point of every batch kind after the first.
+        base_snapshot = None
+        if engine == "duckdb" and len(results) > 1:
             database = Path(project.env["DBT_DUCKDB_PATH"])
             project.execute("checkpoint")
-            snapshot = database.with_name(database.name + ".before_incremental")
-            shutil.copy2(database, snapshot)
-        incremental_runs = []
-        for run in range(runs):
-            if run > 0:
-                shutil.copy2(snapshot, database)
-            log(f"{engine} {rows:,}: dbt run --select +customer_stream (incremental, "
-                f"{run + 1}/{runs})")
-            incremental_runs.append(run_dbt(
-                project, "run", "--select", "+customer_stream", "--threads", "1",
-                label=f"incremental_{run + 1}",
-            ))
-        if snapshot is not None:
-            snapshot.unlink()
-        incremental = median_run(incremental_runs)
-        result.incremental_seconds = timed_sum(incremental)
-        result.details["incremental_times"] = incremental
-        result.details["incremental_runs"] = [
-            round(timed_sum(t), 2) for t in incremental_runs]
-        log(f"{engine} {rows:,}: incremental {result.incremental_seconds:.2f} s "
-            f"(ratio {result.ratio:.3f})")
-
-        log(f"{engine} {rows:,}: comparing with a full rebuild")
-        run_dbt(project, "run", "--select", "customer_stream_full")
-        started = time.perf_counter()
-        # The view is computed once into a table, then compared both ways.
-        rebuilt = f"{schema}.customer_stream_full_rows"
-        project.execute(
-            f"drop table if exists {rebuilt}",
-            f"create table {rebuilt} as select * from {schema}.customer_stream_full",
-        )
-        only_incremental, only_full = project.query(
-            f"""
-            select
-                (select count(*) from (
-                    select * from {schema}.customer_stream
-                    except all
-                    select * from {rebuilt}) as a),
-                (select count(*) from (
-                    select * from {rebuilt}
-                    except all
-                    select * from {schema}.customer_stream) as b)
-            """
-        )[0]
-        project.execute(f"drop table {rebuilt}")
-        result.details["compare_seconds"] = round(time.perf_counter() - started, 1)
-        result.details["only_incremental"] = int(only_incremental)
-        result.details["only_full"] = int(only_full)
-        result.differing_rows = int(only_incremental) + int(only_full)
-        log(f"{engine} {rows:,}: {result.differing_rows} differing rows")
+            base_snapshot = database.with_name(database.name + ".before_batch")
+            shutil.copy2(database, base_snapshot)
+        for index, result in enumerate(results):
+            pending.remove(result)
+            try:
+                if index > 0:
+                    log(f"{result.name}: back to the state after the full refresh")
+                    if base_snapshot is not None:
+                        database.with_name(database.name + ".wal").unlink(missing_ok=True)
+                        shutil.copy2(base_snapshot, database)
+                    else:
+                        load_base(project, engine, generator, folder)
+                        run_dbt(project, "run", "--full-refresh", "--select",
+                                "+customer_stream", "--threads", "1",
+                                label=f"full_before_{result.batch}")
+                        pg_analyze(project)
+                run_batch(project, result, generator, high_water_mark, args, folder)
+            except Exception as error:  # noqa: BLE001 - reported in the table
+                result.error = f"{type(error).__name__}: {error}"
+                log(f"{result.name}: FAILED\n{traceback.format_exc()}")
+        if base_snapshot is not None:
+            base_snapshot.unlink()
     except Exception as error:  # noqa: BLE001 - reported in the table
-        result.error = f"{type(error).__name__}: {error}"
+        for result in pending:
+            result.details.update(shared)
+            result.error = f"{type(error).__name__}: {error}"
         log(f"{engine} {rows:,}: FAILED\n{traceback.format_exc()}")
     finally:
         if project is not None and not args.keep:
@@ -365,7 +477,7 @@ def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -
                 project.drop()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    return result
+    return results
 
 
 # -- report --------------------------------------------------------------------------
@@ -385,9 +497,9 @@ def _count(value: int | None) -> str:
 
 def markdown(results: list[Result], command: str, args: argparse.Namespace) -> str:
     lines = [
-        "| engine | stream rows | batch rows | full refresh (s) | incremental (s) "
+        "| engine | batch | stream rows | batch rows | full refresh (s) | incremental (s) "
         "| incremental / full | equal | target | target met |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in results:
         ratio = "—" if r.ratio is None else f"{r.ratio:.3f}"
@@ -395,18 +507,19 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         target = "—" if r.target is None else f"≤ {r.target:.2f}"
         met = "—" if r.target is None or r.ratio is None else ("yes" if r.ratio <= r.target else "no")
         lines.append(
-            f"| {r.engine} | {_count(r.stream_rows)} | {_count(r.batch_rows)} "
+            f"| {r.engine} | {r.label} | {_count(r.stream_rows)} | {_count(r.batch_rows)} "
             f"| {_seconds(r.full_seconds)} | {_seconds(r.incremental_seconds)} "
             f"| {ratio} | {equal} | {target} | {met} |"
         )
     lines += ["", "Targets:", ""]
     for (engine, rows), limit in TARGETS.items():
         matching = [r for r in results if (r.engine, r.nominal_rows) == (engine, rows)]
-        if not matching or matching[0].ratio is None:
-            verdict = "not measured in this run"
-        else:
-            ratio = matching[0].ratio
-            verdict = f"{ratio:.3f} — {'met' if ratio <= limit else 'NOT met'}"
+        verdicts = [
+            f"{r.label}: " + ("not measured" if r.ratio is None else
+                              f"{r.ratio:.3f} — {'met' if r.ratio <= limit else 'NOT met'}")
+            for r in matching
+        ]
+        verdict = "; ".join(verdicts) if verdicts else "not measured in this run"
         lines.append(f"- {engine} at {rows:,} stream rows: incremental / full ≤ {limit:.2f}: {verdict}")
     lines += [
         "",
@@ -417,10 +530,16 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         "thread (`--threads 1`), so that the sum is the time the pipeline took. "
         f"On DuckDB both runs are made {args.repeat} times (each incremental run from a "
         "copy of the database file as it was before it) and the median is reported; "
-        "Postgres runs once. Batch: "
-        f"{args.batch_fraction:.0%} of the stream's rows as new source rows, "
-        f"{args.late:.0%} of them late (1-48 h before the stream's latest ts); "
-        "'late rows' below counts the rows whose stream ts is before it. "
+        "Postgres runs once; the full refresh is shared by the batch kinds, each of "
+        "which starts from the state it left. Batch: "
+        f"{args.batch_fraction:.0%} of the stream's rows as new source rows, all with "
+        "the batch's own `_loaded_at` (later than the base data's single one), "
+        f"{args.late:.0%} of them late: `late`, 1-48 h before the stream's latest ts "
+        f"(inside the {LOOKBACK_HOURS} h look-back); `very late`, "
+        f"{args.very_late_days[0]:g}-{args.very_late_days[1]:g} days before it; "
+        "'late rows' below counts the rows whose stream ts is before the stream's "
+        f"latest ts, 'outside the window' those more than {LOOKBACK_HOURS} h before "
+        "the latest ts of their own table, which only the load cursor finds. "
         f"Machine: {os.cpu_count()} CPUs; the load average (1 min, highest of "
         "the start and the end of the dbt run: full / incremental) says how "
         "much other work shared them.",
@@ -432,9 +551,13 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         d = r.details
         inc = d.get("incremental_times", {})
         full = d.get("full_times", {})
+        batch = d.get("batch", {})
         lines.append(
-            f"- {r.engine} {r.nominal_rows:,}: generated {d.get('generated', {})}; "
-            f"load {d.get('load_seconds', '—')} s; late rows {_count(r.late_rows)}; "
+            f"- {r.engine} {r.nominal_rows:,}, {r.label}: generated {d.get('generated', {})}; "
+            f"load {d.get('load_seconds', '—')} s; late rows {_count(r.late_rows)}, "
+            f"outside the window {_count(batch.get('outside_window'))}; "
+            f"batch ts {batch.get('min_ts', '—')} to {batch.get('max_ts', '—')}, "
+            f"loaded at {batch.get('loaded_at', '—')}; "
             + (f"runs (timed sums) full {d['full_runs']}, incremental "
                f"{d['incremental_runs']}; " if "incremental_runs" in d else "")
             + f"customer_stream full {_seconds(full.get('customer_stream'))} s, "
@@ -474,12 +597,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="new rows as a share of the stream's rows (default %(default)s)")
     parser.add_argument("--late", type=float, default=0.2,
                         help="share of late batch rows (default %(default)s)")
+    parser.add_argument("--batch", nargs="+", choices=BATCH_KINDS, default=list(BATCH_KINDS),
+                        help="batch kinds to run, each from the state after the full refresh: "
+                             "'late' (late rows 1-48 h before the stream's latest ts) and "
+                             "'very-late' (see --very-late-days); default both")
+    parser.add_argument("--very-late-days", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        default=list(DEFAULT_VERY_LATE_DAYS),
+                        help="how many days before the stream's latest ts the late rows of a "
+                             "'very-late' batch lie (default 1 30)")
     parser.add_argument("--seed", type=int, default=datagen.DEFAULT_SEED,
                         help="random seed of the generated data (default %(default)s)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where the throwaway copies go (default: a new temporary folder)")
     parser.add_argument("--keep", action="store_true",
-                        help="keep the copies, DuckDB files and Postgres databases (to profile)")
+                        help="keep the copies, DuckDB files and Postgres databases (to profile); "
+                             "a copy holds the state after the last batch kind, so keep one "
+                             "kind with --batch")
     parser.add_argument("--output", type=Path, default=None,
                         help=f"markdown file (default {DEFAULT_OUTPUT.relative_to(REPO_ROOT)}, "
                              f"with --quick {QUICK_OUTPUT.relative_to(REPO_ROOT)})")
@@ -490,6 +623,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.postgres_rows = default_postgres if args.postgres_rows is None else args.postgres_rows
     if args.output is None:
         args.output = QUICK_OUTPUT if args.quick else DEFAULT_OUTPUT
+    args.batch = list(dict.fromkeys(args.batch))
+    low, high = args.very_late_days
+    if not 0 <= low < high:
+        parser.error(f"--very-late-days: need 0 <= LOW < HIGH, got {low:g} {high:g}")
     return args
 
 
@@ -510,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for engine, sizes in (("duckdb", args.duckdb_rows), ("postgres", args.postgres_rows)):
             for rows in sizes:
-                results.append(bench_one(engine, rows, args, workdir))
+                results.extend(bench_one(engine, rows, args, workdir))
     finally:
         if remove_workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -28,12 +28,20 @@ The simulated shop (as in tools/generate_data.py, simplified):
 
 About 27 raw rows per customer; every raw row is one stream row.
 
+Every raw table ends with `_loaded_at`, the time the loader wrote the row (as
+Fivetran, Airbyte or dlt record it), in the column order of the seeds. The
+base data is one historical backfill: every row has the midnight after the
+period.
+
 `generate_batch` adds one ingestion batch on top of the base data: new rows
-(about a given count) of every table, a share of them late (1-48 h before a
-given high-water mark), the rest after it: new customers with a new device,
-new orders (with payments and a shopping walk) of existing customers, more
-views of existing customers' devices, of existing anonymous visitors and of
-new ones.
+(about a given count) of every table, a share of them late (by default 1-48 h
+before a given high-water mark; any other range can be asked for, such as
+1-30 days), the rest after it: new customers with a new device, new orders
+(with payments and a shopping walk) of existing customers, more views of
+existing customers' devices, of existing anonymous visitors and of new ones.
+Every row of a batch carries the batch's own load time: the midnight after
+the batch's latest ts, and at least a second after the latest `_loaded_at`
+of the base data.
 """
 
 from __future__ import annotations
@@ -52,11 +60,13 @@ ROWS_PER_CUSTOMER = 26.93
 ANONYMOUS_VISITORS_PER_CUSTOMER = 0.4
 
 RAW_TABLES = ("raw_customers", "raw_orders", "raw_payments", "raw_web_events")
+# The load time column, last in every raw table (as in the seeds).
+LOADED_AT = "_loaded_at"
 RAW_COLUMNS = {
-    "raw_customers": ("id", "first_name", "last_name", "created_at"),
-    "raw_orders": ("id", "user_id", "order_date", "status"),
-    "raw_payments": ("id", "order_id", "payment_method", "amount", "created_at"),
-    "raw_web_events": ("id", "visitor_id", "customer_id", "page", "occurred_at"),
+    "raw_customers": ("id", "first_name", "last_name", "created_at", LOADED_AT),
+    "raw_orders": ("id", "user_id", "order_date", "status", LOADED_AT),
+    "raw_payments": ("id", "order_id", "payment_method", "amount", "created_at", LOADED_AT),
+    "raw_web_events": ("id", "visitor_id", "customer_id", "page", "occurred_at", LOADED_AT),
 }
 # The column that gives a raw row its stream ts (an order: its date's midnight).
 TS_EXPRESSIONS = {
@@ -109,7 +119,8 @@ def generate_base(
     """Create raw_customers/orders/payments/web_events (and helpers) in `con`.
 
     `con` is a DuckDB connection to the generator database; the tables are
-    replaced. Returns the row count of each raw table.
+    replaced. Every row has the same `_loaded_at`: the midnight after the
+    period (one backfill). Returns the row count of each raw table.
     """
     r = SqlRandom(seed)
     customers = customers_for_rows(rows)
@@ -391,12 +402,24 @@ def generate_base(
             {customers} as customers,
             {anonymous} as anonymous_visitors,
             {_literal(t0)} as period_start,
-            {_literal(t_end)} as period_end
+            {_literal(t_end)} as period_end,
+            {_literal(t_end)} as loaded_at
         """,
     ]
     for statement in statements:
         con.execute(statement)
+    _stamp_loaded_at(con, "", t_end)
     return {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in RAW_TABLES}
+
+
+def _stamp_loaded_at(con: Any, prefix: str, loaded_at: datetime) -> None:
+    """Append `_loaded_at` = `loaded_at` to every raw table `<prefix>raw_*`."""
+    for name in RAW_TABLES:
+        table = f"{prefix}{name}"
+        con.execute(
+            f"alter table {table} add column {LOADED_AT} timestamp default {_literal(loaded_at)}"
+        )
+        con.execute(f"alter table {table} alter column {LOADED_AT} drop default")
 
 
 def _payments_sql(plans: str, table: str, first_id: str) -> str:
@@ -471,25 +494,49 @@ def _views_sql(
 BATCH_CUSTOMER_SHARE = 0.037
 BATCH_ORDER_SHARE = 0.085
 BATCH_BROWSE_SESSIONS_PER_ROW = 0.10
-LATE_LOW_SECONDS = 3600 + 900  # views of a unit spread up to ~15 min around it
-LATE_HIGH_SECONDS = 48 * 3600 - 900
+# The rows of a unit of activity spread up to ~15 min around its moment: a
+# late unit's moment keeps this margin inside the requested range.
+UNIT_SPREAD_SECONDS = 900
+DEFAULT_LATE_HOURS = (1.0, 48.0)
 ON_TIME_LOW_SECONDS = 900
 ON_TIME_HIGH_SECONDS = 24 * 3600
 
 
 def generate_batch(
-    con: Any, rows: int, high_water_mark: datetime, *, seed: int = DEFAULT_SEED, late: float = 0.2
+    con: Any,
+    rows: int,
+    high_water_mark: datetime,
+    *,
+    seed: int = DEFAULT_SEED,
+    late: float = 0.2,
+    late_hours: tuple[float, float] = DEFAULT_LATE_HOURS,
+    window_hours: float | None = None,
 ) -> dict[str, Any]:
     """Create b_raw_* tables in `con` with about `rows` new raw rows.
 
     Needs the tables of `generate_base` in `con`. Units of activity (a new
     customer with its device, an order with its payments and shopping walk,
-    a browsing session) are late with probability `late`: their rows lie 1 to
-    48 h before `high_water_mark`; the others up to a day after it. The
-    anonymous browsing fills the batch up to exactly `rows` rows. Returns a
-    summary: rows per table, and how many rows have a stream ts before the
-    high-water mark.
+    a browsing session) are late with probability `late`: their rows lie
+    `late_hours` (low, high; by default 1 to 48 h) before `high_water_mark`;
+    the others up to a day after it. The anonymous browsing fills the batch
+    up to exactly `rows` rows. Every row gets the batch's load time in
+    `_loaded_at` (see the module's docstring).
+
+    Returns a summary: rows per table, how many rows have a stream ts before
+    the high-water mark (`late_rows`), the batch's ts range and load time,
+    and with `window_hours`, how many rows lie more than that before the
+    latest ts of their own table in the base data (`outside_window`: rows
+    that a look-back of that length, measured from each activity's latest
+    ts, does not reach).
     """
+    low_hours, high_hours = late_hours
+    late_low = round(low_hours * 3600) + UNIT_SPREAD_SECONDS
+    late_high = round(high_hours * 3600) - UNIT_SPREAD_SECONDS
+    if not 0 <= low_hours < high_hours or late_low > late_high:
+        raise ValueError(
+            f"late_hours must be (low, high) with 0 <= low < high and room for the "
+            f"{UNIT_SPREAD_SECONDS // 60} min spread of a unit at both ends, got {late_hours}"
+        )
     r = SqlRandom(seed * 1_000_003 + 7)
     hwm = _literal(high_water_mark)
     n_customers = max(1, round(rows * BATCH_CUSTOMER_SHARE))
@@ -499,7 +546,7 @@ def generate_batch(
 
     def moment(*keys: str) -> str:
         return f"""(case when {r.u('late', *keys)} < {late}
-            then {hwm} - to_seconds({r.int(LATE_LOW_SECONDS, LATE_HIGH_SECONDS, 'late_at', *keys)})
+            then {hwm} - to_seconds({r.int(late_low, late_high, 'late_at', *keys)})
             else {hwm} + to_seconds({r.int(ON_TIME_LOW_SECONDS, ON_TIME_HIGH_SECONDS, 'on_time_at', *keys)})
             end)"""
 
@@ -738,20 +785,48 @@ def generate_batch(
     ]
     for statement in statements:
         con.execute(statement)
-    summary: dict[str, Any] = {"tables": {}, "late_rows": 0, "rows": 0}
-    for name in RAW_TABLES:
-        count, late_rows = con.execute(
-            f"select count(*), count(*) filter (where {TS_EXPRESSIONS[name]} < {hwm}) "
-            f"from b_{name}"
-        ).fetchone()
-        summary["tables"][name] = count
-        summary["rows"] += count
-        summary["late_rows"] += late_rows
     bounds = " union all ".join(
         f"select min({TS_EXPRESSIONS[name]}) as low, max({TS_EXPRESSIONS[name]}) as high "
         f"from b_{name}"
         for name in RAW_TABLES
     )
     low, high = con.execute(f"select min(low), max(high) from ({bounds})").fetchone()
+    latest_loads = " union all ".join(
+        f"select max({LOADED_AT}) as loaded_at from {name}" for name in RAW_TABLES
+    )
+    loaded_before = con.execute(f"select max(loaded_at) from ({latest_loads})").fetchone()[0]
+    loaded_at = batch_load_time(loaded_before, high)
+    _stamp_loaded_at(con, "b_", loaded_at)
+
+    summary: dict[str, Any] = {
+        "tables": {}, "late_rows": 0, "rows": 0, "late_hours": [low_hours, high_hours],
+    }
+    if window_hours is not None:
+        summary["outside_window"] = 0
+    for name in RAW_TABLES:
+        ts = TS_EXPRESSIONS[name]
+        outside = (
+            f"count(*) filter (where {ts} < (select max({ts}) from {name})"
+            f" - to_seconds({round(window_hours * 3600)}))"
+            if window_hours is not None else "0"
+        )
+        count, late_rows, outside_rows = con.execute(
+            f"select count(*), count(*) filter (where {ts} < {hwm}), {outside} from b_{name}"
+        ).fetchone()
+        summary["tables"][name] = count
+        summary["rows"] += count
+        summary["late_rows"] += late_rows
+        if window_hours is not None:
+            summary["outside_window"] += outside_rows
     summary["min_ts"], summary["max_ts"] = low, high
+    summary["loaded_at"] = loaded_at
     return summary
+
+
+def batch_load_time(previous: datetime | None, latest_ts: datetime) -> datetime:
+    """A batch's load time: the midnight after `latest_ts`'s day, at least a
+    second after `previous` (the latest load time before the batch)."""
+    midnight = datetime.combine(latest_ts.date() + timedelta(days=1), datetime.min.time())
+    if previous is None:
+        return midnight
+    return max(previous + timedelta(seconds=1), midnight)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from tests.python.dbt_harness import DbtProject
-from tools.generate_data import TABLE_COLUMNS, format_value
+from tools.generate_data import LOADED_AT, TABLE_COLUMNS, format_value
 
 
 def spark_missing() -> str | None:
@@ -150,7 +150,9 @@ class SparkDbtProject(DbtProject):
         """Replace the rows of raw tables in place (as a loader would).
 
         The values go to Spark as text (the generator's CSV format) and are
-        cast to the raw table's types in Spark, in the session's UTC.
+        cast to the raw table's types in Spark, in the session's UTC. A row
+        without a ``_loaded_at`` key gets a null there, as in the CSV files
+        of :func:`~tools.generate_data.write_csv`.
         """
         from pyspark.sql.types import StringType, StructField, StructType
 
@@ -160,7 +162,10 @@ class SparkDbtProject(DbtProject):
             schema = StructType([StructField(c, StringType(), True) for c in columns])
             data = [
                 tuple(
-                    None if row[c] is None else format_value(row[c]) for c in columns
+                    None if value is None else format_value(value)
+                    for value in (
+                        row.get(c) if c == LOADED_AT else row[c] for c in columns
+                    )
                 )
                 for row in rows
             ]

@@ -7,22 +7,29 @@ reference. The tests run in file order and share their state:
 1. `dbt seed` and `dbt build` on Spark: every model and test passes;
 2. the Spark stream equals DuckDB's stream (every column; feature_json as
    parsed JSON), and the datasets (models/datasets) equal DuckDB's;
-3. fixed sequences of batches (late rows inside the window, rows delivered
+3. fixed sequences of loads (late rows inside the window, rows delivered
    twice, equal timestamps, restated and deleted rows, changes older than the
    lookback window), then a few drawn at random from fixed seeds, are
-   written into the raw tables in place; after each
-   incremental run the stream equals a full rebuild (EXCEPT ALL both ways
-   against `customer_stream_full`, a view of the same macro, computed in one
-   pass as the rows whose counts differ). When a change is
-   older than the lookback window, a reconciliation run
-   (`stream_reconcile: true`) must bring it back to equal;
+   written into the raw tables in place by test_incremental_property's
+   `Load` (every row a load writes carries its `_loaded_at`; each load is
+   LOAD_HOURS after the previous one and is the run's `stream_clock`);
+   after each incremental run the stream equals a full rebuild in every
+   column, `_loaded_at` and `_definition` included (EXCEPT ALL both ways
+   against `customer_stream_full`, a view of the same macro built in the
+   same invocation with the same clock, computed in one pass as the rows
+   whose counts differ). When a change is one that no cursor can see (its
+   (activity, entity) partitions are in `Load.blind`), the plain run must be
+   exact outside those partitions, and a reconciliation run
+   (`stream_reconcile: true`) must bring it back to equal everywhere;
 4. a run with another bucket count fails, and changes nothing;
 5. a touched bucket left empty (its only entity's rows deleted) is dropped;
 6. after the batches, the datasets rebuilt on Spark equal DuckDB's on the
    same sources.
 
 The stream runs with 64 entity buckets here (`stream_entity_buckets`), so
-that the test data leaves buckets empty for step 4.
+that the test data leaves buckets empty for step 5. As in the property test,
+the activities of the tables outside its `LOADED` (page views) declare no
+`loaded_at` in both copies, so both kinds of scope run on Spark.
 
 Spark needs `pip install -r requirements-spark.txt` and Java 17 (`make
 test-spark` installs it and runs this module; pyproject.toml keeps it out of
@@ -48,14 +55,15 @@ from tests.python.dbt_harness import DbtProject, DbtResult
 from tests.python.spark_harness import SparkDbtProject, spark_missing
 from tests.python.test_end_to_end import RAW_TABLES, describe
 from tests.python.test_incremental_property import (
+    ACTIVITY,
     FULL_VIEW,
     KINDS,
-    LOOKBACK_HOURS,
+    LOADED,
     TABLES,
     TIMINGS,
-    Batch,
+    Load,
 )
-from tools.generate_data import generate
+from tools.generate_data import LOADED_AT, generate
 
 _MISSING = spark_missing()
 if _MISSING is not None:
@@ -68,14 +76,21 @@ DATASETS = ("customers", "customer_checkout_funnel", "order_journeys")
 STREAM_COLUMNS = (
     "activity_id", "ts", "customer", "anonymous_customer_id", "activity",
     "feature_json", "revenue_impact", "link", "activity_occurrence",
-    "activity_repeated_at",
+    "activity_repeated_at", "_loaded_at", "_definition",
 )
+CUSTOMER_AT, ANONYMOUS_AT, ACTIVITY_AT = (
+    STREAM_COLUMNS.index(c) for c in ("customer", "anonymous_customer_id", "activity")
+)
+# Hours from one load (and run clock) to the next.
+LOAD_HOURS = 24
+LOADED_AT_DECLARATION = "    loaded_at='_loaded_at',\n"
 
-# Batches of operations of test_incremental_property.Batch: (kind, table,
+# Loads of operations of test_incremental_property.Load: (kind, table,
 # which row (-1: the newest), timing, draw). Applied in this order, each
-# sequence on top of the previous one's result. Every batch but the last
-# touches only rows inside the lookback window (a plain incremental run must
-# be exact); the last one changes old rows (a reconciliation run repairs it).
+# sequence on top of the previous one's result. Every load but the last
+# makes only changes that a plain incremental run must apply; the last one
+# changes old page views, which no cursor sees (a reconciliation run
+# repairs it).
 SEQUENCES: dict[str, list[list[tuple]]] = {
     "late_duplicate_tie": [[
         ("insert", "raw_orders", 3, "recent", 11),
@@ -87,9 +102,9 @@ SEQUENCES: dict[str, list[list[tuple]]] = {
         ("tie", "raw_web_events", -1, "late", 14),
     ]],
     "restated": [[
-        ("restate_ts", "raw_web_events", -1, "late", 40),
+        ("restate_out", "raw_web_events", -1, "late", 40),
         ("restate_value", "raw_web_events", -2, "recent", 3),
-        ("restate_ts", "raw_orders", -1, "late", 7),
+        ("restate_out", "raw_orders", -1, "late", 7),
         ("restate_value", "raw_orders", -2, "recent", 2),
         ("restate_value", "raw_payments", -1, "recent", 5),
     ]],
@@ -102,21 +117,20 @@ SEQUENCES: dict[str, list[list[tuple]]] = {
         ],
         [
             ("restate_value", "raw_customers", 2, "old", 5),
-            ("restate_ts", "raw_web_events", 10, "old", 99),
+            ("restate_in", "raw_web_events", 10, "old", 99),
             ("insert", "raw_payments", 4, "old", 77),
             ("delete", "raw_web_events", 20, "old", 0),
         ],
     ],
 }
 
-# The batches that change rows older than the lookback window.
+# The loads whose changes no cursor sees.
 OLD_CHANGES = {("deleted_then_old", 2)}
 
 # Sequences drawn at random, in the shape of test_incremental_property's
-# hypothesis strategy (1 to 4 operations a batch, 2 batches), from fixed
-# seeds: two, since every Spark run takes seconds (with these seeds, on this
-# data, each has a batch inside the window and one that needs the
-# reconciliation run). Which run a batch gets follows from what it touched.
+# hypothesis strategy (1 to 4 operations a load, 2 loads), from fixed seeds:
+# two, since every Spark run takes seconds. Which run a load gets follows
+# from `Load.blind`.
 GENERATED_SEEDS = (2, 26)
 
 
@@ -206,6 +220,10 @@ class SparkPipeline:
         self.spark = spark
         self.duck = duck
         self.tables = generate(seed=11, scale=0.05)
+        # The run's clock: the latest load time.
+        self.clock: datetime = max(
+            row[LOADED_AT] for rows in self.tables.values() for row in rows
+        )
         self.timings: dict[str, float] = {}
         self.branches: Counter = Counter()
         self.built = False
@@ -224,12 +242,33 @@ class SparkPipeline:
         assert result.success, describe(result)
         return result
 
+    def clock_vars(self, **extra: Any) -> str:
+        pairs = [f"stream_clock: '{self.clock:%Y-%m-%d %H:%M:%S}'"]
+        pairs += [f"{key}: {value}" for key, value in extra.items()]
+        return "{" + ", ".join(pairs) + "}"
+
     def high_water_mark(self) -> datetime:
         return self.spark.query("select max(ts) from analytics.customer_stream")[0][0]
 
-    def differences(self) -> list[tuple]:
+    def state(self) -> dict[str, tuple[datetime, datetime | None]]:
+        """{activity: (latest ts, latest _loaded_at)} of the stream."""
+        rows = self.spark.query(
+            "select activity, max(ts), max(_loaded_at) "
+            "from analytics.customer_stream group by activity"
+        )
+        return {activity: (ts, loaded) for activity, ts, loaded in rows}
+
+    def differences(self, blind: set[tuple[str, str]] = frozenset()) -> list[tuple]:
         """EXCEPT ALL both ways, in one pass: the rows whose count differs
-        between the stream and the full rebuild, with the difference."""
+        between the stream and the full rebuild, with the difference; rows
+        of the `blind` (activity, entity) partitions are left out."""
+        return [
+            row for row in self._differences()
+            if (row[ACTIVITY_AT], row[CUSTOMER_AT] if row[CUSTOMER_AT] is not None
+                else row[ANONYMOUS_AT]) not in blind
+        ]
+
+    def _differences(self) -> list[tuple]:
         columns = ", ".join((*STREAM_COLUMNS, "_entity_bucket"))
         return self.timed("compare", self.spark.query, f"""
             select {columns}, sum(side) as only_incremental_minus_only_full
@@ -251,8 +290,31 @@ class SparkPipeline:
             self.timed("load raw", self.spark.load_raw, changed)
         self.tables = tables
 
-    def run_stream(self, *args: str) -> None:
-        self.dbt("run", "--select", "customer_stream", *args)
+    def run_stream(self, **extra: Any) -> None:
+        """The stream and its full rebuild, with the pipeline's clock."""
+        self.dbt(
+            "run", "--select", "customer_stream", "customer_stream_full",
+            "--vars", self.clock_vars(**extra),
+        )
+
+    def duplicated_keys(self) -> list[tuple]:
+        return self.spark.query(
+            "select activity, activity_id, count(*) from "
+            "analytics.customer_stream group by activity, activity_id "
+            "having count(*) > 1"
+        )
+
+
+def without_load_column(project: DbtProject) -> None:
+    """Drop the `loaded_at` declaration of the activities whose tables are
+    not in the property test's LOADED."""
+    for table in TABLES:
+        if table in LOADED:
+            continue
+        path = project.root / "models" / "activities" / f"act_{ACTIVITY[table]}.sql"
+        text = path.read_text()
+        assert LOADED_AT_DECLARATION in text, path
+        path.write_text(text.replace(LOADED_AT_DECLARATION, ""))
 
 
 @pytest.fixture(scope="module")
@@ -264,6 +326,7 @@ def pipeline(tmp_path_factory) -> Iterator[SparkPipeline]:
     state = SparkPipeline(spark, duck)
     for project in (spark, duck):
         project.write_seeds(state.tables)
+        without_load_column(project)
     (spark.root / "models" / "stream" / "customer_stream_full.sql").write_text(FULL_VIEW)
     try:
         yield state
@@ -288,7 +351,10 @@ def test_spark_builds_the_pipeline(pipeline: SparkPipeline):
     spark = pipeline.spark
     pipeline.dbt("deps", manifest=False)
     pipeline.dbt("seed", "--full-refresh", manifest=False)
-    result = pipeline.dbt("build", "--exclude", "resource_type:seed", manifest=False)
+    result = pipeline.dbt(
+        "build", "--exclude", "resource_type:seed",
+        "--vars", pipeline.clock_vars(), manifest=False,
+    )
     statuses = result.statuses()
     for model in ("customer_stream", "customer_stream_full", *DATASETS):
         assert statuses.get(model) == "success", statuses
@@ -310,7 +376,9 @@ def test_spark_builds_the_pipeline(pipeline: SparkPipeline):
     assert partitions and all(p[0].startswith("_entity_bucket=") for p in partitions)
     assert len(partitions) <= BUCKETS
 
-    duck = pipeline.timed("duckdb build", pipeline.duck.build)
+    duck = pipeline.timed(
+        "duckdb build", pipeline.duck.build, "--vars", pipeline.clock_vars()
+    )
     assert duck.success, describe(duck)
     pipeline.built = True
 
@@ -330,37 +398,43 @@ def test_spark_datasets_equal_duckdb_datasets(built: SparkPipeline, dataset: str
 @pytest.mark.parametrize("name", list(SEQUENCES))
 def test_incremental_stream_equals_full_rebuild(built: SparkPipeline, name: str):
     for number, operations in enumerate(SEQUENCES[name], start=1):
-        high_water_mark = built.high_water_mark()
-        batch = Batch(copy.deepcopy(built.tables), high_water_mark)
+        previous = built.clock
+        loaded_at = previous + timedelta(hours=LOAD_HOURS)
+        load = Load(copy.deepcopy(built.tables), built.state(), loaded_at, previous)
         for operation in operations:
-            batch.apply(*operation)
-        built.load(batch.tables)
+            load.apply(*operation)
+        # The clock never lags the rows a load brings in on time.
+        if load.latest_added is not None and load.latest_added > loaded_at:
+            loaded_at = load.latest_added
+        built.clock = loaded_at
+        built.load(load.tables)
 
         built.run_stream()
-        window_start = high_water_mark - timedelta(hours=LOOKBACK_HOURS)
-        inside = all(ts >= window_start for ts in batch.touched)
+        assert built.duplicated_keys() == []
+        visible = not load.blind
         if not name.startswith("generated_"):
-            assert inside == ((name, number) not in OLD_CHANGES), (
-                f"{name} batch {number} was meant to change rows "
-                f"{'older than' if inside else 'inside'} the lookback window"
+            assert visible == ((name, number) not in OLD_CHANGES), (
+                f"{name} load {number} was meant to make changes that "
+                f"{'no' if visible else 'a'} cursor sees"
             )
-        if inside:
+        assert built.differences(load.blind) == [], (
+            f"{name} load {number}: plain incremental run differs after "
+            f"{operations}" + (f" (outside {sorted(load.blind)})" if load.blind else "")
+        )
+        if visible:
             built.branches["plain incremental run"] += 1
-            assert built.differences() == [], (
-                f"{name} batch {number}: plain incremental run differs after "
-                f"{operations}"
-            )
         else:
             built.branches["reconciliation run"] += 1
-            built.run_stream("--vars", "{stream_reconcile: true}")
+            built.run_stream(stream_reconcile="true")
+            assert built.duplicated_keys() == []
             assert built.differences() == [], (
-                f"{name} batch {number}: reconciliation run differs after "
+                f"{name} load {number}: reconciliation run differs after "
                 f"{operations}"
             )
 
 
 def test_both_kinds_of_run_were_checked(built: SparkPipeline):
-    """The batches exercised plain incremental runs and reconciliation runs."""
+    """The loads exercised plain incremental runs and reconciliation runs."""
     assert built.branches["plain incremental run"] >= 3, built.branches
     assert built.branches["reconciliation run"] >= 1, built.branches
 
@@ -371,7 +445,8 @@ def test_another_bucket_count_fails_the_run(built: SparkPipeline):
     before = built.differences()
     result = built.timed("dbt run", lambda: built.spark.dbt(
         "run", "--select", "customer_stream",
-        "--vars", f"{{stream_entity_buckets: {BUCKETS // 2}}}", manifest=True,
+        "--vars", built.clock_vars(stream_entity_buckets=BUCKETS // 2),
+        manifest=True,
     ))
     assert not result.success, describe(result)
     messages = [r.message or "" for r in getattr(result.result, "results", [])]
@@ -385,7 +460,8 @@ def test_another_bucket_count_fails_the_run(built: SparkPipeline):
 
 def test_a_bucket_left_empty_is_dropped(built: SparkPipeline):
     """A new anonymous visitor alone in its bucket arrives, then is deleted:
-    the bucket's partition appears, then goes."""
+    the bucket's partition appears, then goes. Its rows are written without
+    a `_loaded_at` (a null load time)."""
     spark = built.spark
     occupied = {row[0] for row in spark.query(
         "select distinct _entity_bucket from analytics.customer_stream")}
@@ -408,6 +484,7 @@ def test_a_bucket_left_empty_is_dropped(built: SparkPipeline):
             "page": page, "occurred_at": high_water_mark + timedelta(hours=offset),
         })
         next_id += 1
+    built.clock = max(built.clock, high_water_mark) + timedelta(hours=LOAD_HOURS)
     built.load(tables)
     built.run_stream()
     assert built.differences() == []
@@ -425,11 +502,11 @@ def test_a_bucket_left_empty_is_dropped(built: SparkPipeline):
 
 
 def test_datasets_after_the_batches_equal_duckdb(built: SparkPipeline):
-    built.dbt("run", "--select", *DATASETS)
+    built.dbt("run", "--select", *DATASETS, "--vars", built.clock_vars())
     built.duck.load_raw(built.tables)
     result = built.timed(
         "duckdb run", built.duck.dbt, "run", "--full-refresh",
-        "--exclude", "resource_type:seed",
+        "--exclude", "resource_type:seed", "--vars", built.clock_vars(),
     )
     assert result.success, describe(result)
     assert_same_rows(

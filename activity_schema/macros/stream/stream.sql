@@ -37,7 +37,7 @@
     {%- do activity_schema._check_stream_config() -%}
     {#- dbt's unit tests render models without a `this` relation. -#}
     {%- if this is not none and is_incremental() -%}
-        {%- if flags.SAMPLE is defined and flags.SAMPLE is not none -%}
+        {%- if invocation_args_dict.get('sample') is not none -%}
             {{ exceptions.raise_compiler_error(
                 "activity_schema.stream in model '" ~ model.name ~ "': an"
                 ~ " incremental run under --sample would compare sampled"

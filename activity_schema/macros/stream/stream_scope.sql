@@ -19,8 +19,9 @@
       rows carry: all of its rows (logged);
     - otherwise the rows with `ts >= its latest ts - stream_lookback_hours`
       (its own latest ts, never another activity's), or, where the activity
-      declares `loaded_at`, loaded at or after the latest `_loaded_at` it
-      holds, whatever their `ts`;
+      declares `loaded_at`, loaded after the latest `_loaded_at` it holds,
+      whatever their `ts` (a load is taken to become visible at once, as
+      loaders commit it);
     - `stream_reconcile: true`: everything; `stream_rebuild_activity`:
       every row of that activity; `stream_rebuild_from` / `_to` (or dbt's
       `--event-time-start` / `--event-time-end`): also every row with
@@ -69,7 +70,7 @@
                 held.latest_ts - modules.datetime.timedelta(hours=lookback))) -%}
             {%- if spec.has_loaded_at -%}
                 {%- do parts.append(
-                    '_loaded_at >= ' ~ activity_schema._timestamp_literal(
+                    '_loaded_at > ' ~ activity_schema._timestamp_literal(
                         held.latest_loaded_at)
                     if held.latest_loaded_at is not none
                     else '_loaded_at is not null') -%}
@@ -292,7 +293,7 @@
             {%- do bounds.update({side: activity_schema._parse_timestamp(
                 name, value)}) -%}
         {%- elif flagged is not none -%}
-            {%- do bounds.update({side: flagged.replace(tzinfo=none)}) -%}
+            {%- do bounds.update({side: flagged}) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if 'from' in bounds and 'to' in bounds
@@ -319,9 +320,12 @@
 
 {#- dbt's --event-time-start / --event-time-end, or none. -#}
 {% macro _event_time_flag(flag) -%}
-    {%- set value = flags.EVENT_TIME_START if flag == 'EVENT_TIME_START'
-        else flags.EVENT_TIME_END -%}
-    {{ return(value if value is defined and value is not none else none) }}
+    {%- set value = invocation_args_dict.get(flag | lower) -%}
+    {%- if value is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(activity_schema._parse_timestamp(
+        '--' ~ flag | lower | replace('_', '-'), value)) }}
 {%- endmacro %}
 
 
