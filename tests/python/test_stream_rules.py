@@ -112,6 +112,15 @@ def clock(value: datetime, **extra: Any) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
+def streamed_page_views(project: DbtProject, *ids: int) -> dict[str, datetime]:
+    """{source key: stream ts} of the given raw page views the stream holds."""
+    keys = ", ".join(f"'{key}'" for key in ids)
+    return dict(project.query(
+        f"select a._source_key, s.ts from {project.schema}.act_viewed_page a join "
+        f"{project.schema}.customer_stream s on a.activity_id = s.activity_id "
+        f"and s.activity = 'viewed_page' where a._source_key in ({keys})"))
+
+
 def payment_customer(tables: dict, payment: dict) -> int:
     return next(o["user_id"] for o in tables["raw_orders"] if o["id"] == payment["order_id"])
 
@@ -236,12 +245,8 @@ def test_rows_beyond_the_clock_wait_for_their_time(project: DbtProject) -> None:
 
     run(project, "--vars", clock(now))
     assert differences(project) == []
-    keys = {row[0] for row in project.query(
-        f"select _source_key from {project.schema}.act_viewed_page a join "
-        f"{project.schema}.customer_stream s on a.activity_id = s.activity_id "
-        f"and s.activity = 'viewed_page' where a._source_key in "
-        f"('{soon['id']}', '{far['id']}', '{on_time['id']}')")}
-    assert keys == {str(on_time["id"])}
+    held = streamed_page_views(project, soon["id"], far["id"], on_time["id"])
+    assert set(held) == {str(on_time["id"])}
 
     # stream_rejections names the held rows (the view built with that clock).
     rejected = run(project, "--vars", clock(now), models=("stream_rejections",))
@@ -255,12 +260,7 @@ def test_rows_beyond_the_clock_wait_for_their_time(project: DbtProject) -> None:
     # Four days later, the first one's time has come; 2099 still waits.
     run(project, "--vars", clock(now + timedelta(days=4)))
     assert differences(project) == []
-    keys = {row[0] for row in project.query(
-        f"select _source_key from {project.schema}.act_viewed_page a join "
-        f"{project.schema}.customer_stream s on a.activity_id = s.activity_id "
-        f"and s.activity = 'viewed_page' where a._source_key in "
-        f"('{soon['id']}', '{far['id']}')")}
-    assert keys == {str(soon["id"])}
+    assert set(streamed_page_views(project, soon["id"], far["id"])) == {str(soon["id"])}
 
 
 # -- definitions -----------------------------------------------------------------
@@ -438,11 +438,7 @@ def test_text_timestamps_are_converted_or_rejected_by_name(project: DbtProject) 
     for offset, (value, _) in enumerate(TEXT_EVENTS):
         events.append(dict(base, id=first + offset, occurred_at=value))
     build(project, tables, "--vars", "{stream_rejections_severity: warn}")
-    stored = dict(project.query(
-        f"select a._source_key, s.ts from {project.schema}.act_viewed_page a "
-        f"join {project.schema}.customer_stream s on a.activity_id = s.activity_id"
-        f" where a._source_key in ({', '.join(repr(str(first + i)) for i in range(len(TEXT_EVENTS)))})"
-    ))
+    stored = streamed_page_views(project, *(first + i for i in range(len(TEXT_EVENTS))))
     reasons = dict(project.query(
         f"select source_key, rejection_reason from {project.schema}.stream_rejections"))
     for offset, (value, expected) in enumerate(TEXT_EVENTS):
