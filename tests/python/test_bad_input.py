@@ -217,18 +217,18 @@ def test_warn_severity_reports_rejections_and_goes_on(project: DbtProject, jaffl
 # -- duplicated raw ids ---------------------------------------------------------
 
 
-def test_duplicated_order_id_fails_the_unique_test(project: DbtProject, jaffle_reference: Path) -> None:
+def test_duplicated_order_id_fails_the_one_version_test(project: DbtProject, jaffle_reference: Path) -> None:
     use_reference_data(project, jaffle_reference)
-    # Order 42 again, for another customer and date.
+    # Order 42 again, for another customer and date: a second version of the key.
     append_row(project, "raw_orders", {"id": 42, "user_id": 7, "order_date": "2018-03-01",
                                        "status": "completed"})
 
     # Only the orders' staging model and its own tests are needed.
     result = project.build("--select", "stg_jaffle_shop__orders", "--indirect-selection", "cautious")
     assert not result.success, describe(result)
-    name, status = find_test(result, "stg_jaffle_shop__orders", "unique", "order_id")
+    name, status = find_test(result, "stg_jaffle_shop__orders", "one_version_per_key", "order_id")
     assert status == "fail", describe(result)
-    assert failing_rows(result.log, name) == [{"unique_field": "42", "n_records": "2"}]
+    assert failing_rows(result.log, name) == [{"order_id": "42", "n_versions": "2"}]
 
 
 # -- compile-time errors of the activity macro ---------------------------------

@@ -16,7 +16,8 @@ import yaml
 
 from tests.python.dbt_harness import REPO_ROOT
 
-MACRO = re.compile(r"\{%-?\s*macro\s+([a-z_0-9]+)")
+# A definition starts its line; a macro quoted in a message or example does not.
+MACRO = re.compile(r"^\{%-?\s*macro\s+([a-z_0-9]+)", re.MULTILINE)
 COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 FOLDERS = {"activity_schema": REPO_ROOT / "activity_schema" / "macros",
            "project": REPO_ROOT / "macros"}
