@@ -16,9 +16,22 @@ Resolution order of :func:`ensure_postgres`:
    PGDATABASE (defaults: 127.0.0.1, 5432, jaffle, jaffle, jaffle_activity, the
    same as docker-compose.yml). If the database is missing it is created.
 2. Otherwise a throwaway cluster in ``$JAFFLE_PG_DIR`` (default
-   ``/tmp/jaffle_activity_pg``) on ``127.0.0.1:$JAFFLE_PG_PORT`` (default 55432),
-   initialised/started on demand (as the ``postgres`` OS user when running as
-   root) and reused when already running.
+   ``/tmp/jaffle_activity_pg-<uid>``, one per user, mode 0700) on
+   ``127.0.0.1:$JAFFLE_PG_PORT`` (default 55432), initialised/started on demand
+   (as the ``postgres`` OS user when running as root) and reused when already
+   running.
+
+The throwaway cluster uses password authentication (``scram-sha-256`` for
+local and TCP connections). Its superuser ``jaffle`` gets a random password
+when the cluster is initialised, kept in ``<data dir>/jaffle_password`` (mode
+0600, owned by the caller) so that later runs on the same directory reuse it.
+The password only leaves this module through the returned settings, i.e. the
+``export PGPASSWORD=...`` line of ``up``; it is never logged.
+
+The data directory must be a real directory (not a symbolic link) owned by the
+user that runs the server, in a parent directory that is not a symbolic link
+and that nobody else can rename entries of. A directory this module did not
+create is never chowned.
 
 Only the standard library and psycopg2 are used.
 """
@@ -28,12 +41,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import glob
 import os
 import pwd
+import secrets
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -43,7 +60,13 @@ from psycopg2 import errors as pg_errors
 from psycopg2 import sql
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PG_BIN_CANDIDATES = ("/usr/lib/postgresql/15/bin",)
+# Debian and Ubuntu install each major version under its own folder; the
+# newest one found wins (GitHub's ubuntu-24.04 runners carry 16).
+PG_BIN_CANDIDATES = tuple(sorted(
+    glob.glob("/usr/lib/postgresql/*/bin"),
+    key=lambda path: int(path.split("/")[-2]) if path.split("/")[-2].isdigit() else 0,
+    reverse=True,
+)) or ("/usr/lib/postgresql/15/bin",)
 ENV_KEYS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 DEFAULTS = {
     "PGHOST": "127.0.0.1",
@@ -52,11 +75,13 @@ DEFAULTS = {
     "PGPASSWORD": "jaffle",
     "PGDATABASE": "jaffle_activity",
 }
-DEFAULT_DIR = "/tmp/jaffle_activity_pg"
+DEFAULT_PARENT = "/tmp"
+DEFAULT_NAME = "jaffle_activity_pg"
 DEFAULT_PORT = 55432
 THROWAWAY_USER = "jaffle"
-THROWAWAY_PASSWORD = "jaffle"
 THROWAWAY_DB = "jaffle_activity"
+PASSWORD_FILE = "jaffle_password"
+AUTH_METHOD = "scram-sha-256"
 SERVER_OS_USER = "postgres"
 CONNECT_TIMEOUT = 3  # seconds; libpq treats anything below 2 as 2
 
@@ -73,18 +98,36 @@ def configured_env() -> dict[str, str]:
     return {k: (os.environ.get(k) or DEFAULTS[k]) for k in ENV_KEYS}
 
 
+def default_dir() -> Path:
+    """The per-user default data directory: ``/tmp/jaffle_activity_pg-<uid>``.
+
+    ``/tmp`` (resolved once, for systems where it is a link such as macOS) is
+    used rather than ``$XDG_RUNTIME_DIR``: the latter is private to its owner,
+    so the ``postgres`` user could not reach a cluster there when running as
+    root, and it is a small tmpfs.
+    """
+    return Path(os.path.realpath(DEFAULT_PARENT)) / f"{DEFAULT_NAME}-{os.geteuid()}"
+
+
 def throwaway_dir() -> Path:
-    path = Path(os.environ.get("JAFFLE_PG_DIR") or DEFAULT_DIR).expanduser().resolve()
-    if path == REPO_ROOT or REPO_ROOT in path.parents:
+    """The throwaway cluster's data directory (``$JAFFLE_PG_DIR`` or the default).
+
+    The path is made absolute but symbolic links are not resolved, so that
+    :func:`prepare_data_dir` can refuse them.
+    """
+    raw = os.environ.get("JAFFLE_PG_DIR")
+    path = Path(os.path.abspath(os.path.expanduser(raw))) if raw else default_dir()
+    real = Path(os.path.realpath(path))
+    if real == REPO_ROOT or REPO_ROOT in real.parents:
         raise RuntimeError(
             f"JAFFLE_PG_DIR={path} is inside the repository {REPO_ROOT}; the "
             f"'{SERVER_OS_USER}' OS user may not be able to traverse it. "
-            "Use a directory outside the repo (default: /tmp/jaffle_activity_pg)."
-        )
+            f"Use a directory outside the repo (default: {default_dir()}).")
     return path
 
 
 def throwaway_port() -> int:
+    """The port of the throwaway cluster (``$JAFFLE_PG_PORT`` or 55432)."""
     raw = os.environ.get("JAFFLE_PG_PORT") or str(DEFAULT_PORT)
     try:
         port = int(raw)
@@ -189,6 +232,7 @@ def _try_configured(env: dict[str, str]) -> bool:
 # Step 2: the throwaway cluster
 # --------------------------------------------------------------------------- #
 def _pg_bin(name: str) -> str:
+    """Path of a PostgreSQL server binary (``initdb``, ``pg_ctl``)."""
     for d in PG_BIN_CANDIDATES:
         candidate = os.path.join(d, name)
         if os.access(candidate, os.X_OK):
@@ -205,12 +249,20 @@ def _is_root() -> bool:
 
 
 def _server_user() -> pwd.struct_passwd:
+    """The OS user that runs the throwaway server: ``postgres`` as root, else the caller."""
     if _is_root():
         try:
             return pwd.getpwnam(SERVER_OS_USER)
         except KeyError:
             raise RuntimeError(f"running as root but OS user {SERVER_OS_USER!r} does not exist") from None
     return pwd.getpwuid(os.geteuid())
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _run_as_server_user(args: list[str], check: bool = True) -> subprocess.CompletedProcess:
@@ -230,7 +282,9 @@ def _run_as_server_user(args: list[str], check: bool = True) -> subprocess.Compl
 def _log_tail(data_dir: Path, lines: int = 40) -> str:
     log = data_dir / "server.log"
     try:
-        text = log.read_text(errors="replace")
+        fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, errors="replace") as fh:
+            text = fh.read()
     except OSError as exc:
         return f"(server log {log} unreadable: {exc})"
     tail = "\n".join(text.splitlines()[-lines:])
@@ -241,16 +295,209 @@ def _fail(msg: str, data_dir: Path) -> RuntimeError:
     return RuntimeError(f"{msg}\n{_log_tail(data_dir)}")
 
 
+# -- the data directory and its parent ------------------------------------------
+def _refuse(path: Path, problem: str) -> RuntimeError:
+    return RuntimeError(
+        f"refusing to use {path}: {problem}. Remove it, or set JAFFLE_PG_DIR to "
+        "another directory.")
+
+
+def _check_trusted_dir(path: Path) -> None:
+    """Refuse ``path`` (a parent of the data directory) unless it is safe to work in.
+
+    It must be a real directory (checked with ``lstat``, so a symbolic link is
+    refused), owned by root, the caller or the server user, and not writable by
+    others unless it has the sticky bit (like ``/tmp``), so that nobody else can
+    swap the entries this module creates in it.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise _refuse(path, "the directory does not exist") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise _refuse(path, "it is a symbolic link, not a directory "
+                            f"(use the real path {os.path.realpath(path)} if you trust it)")
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(path, "it is not a directory")
+    trusted = {0, os.geteuid(), _server_user().pw_uid}
+    if st.st_uid not in trusted:
+        raise _refuse(path, f"it is owned by {_user_name(st.st_uid)}, who could replace "
+                            "the data directory in it")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+        raise _refuse(path, f"it is writable by other users (mode {stat.filemode(st.st_mode)}) "
+                            "without the sticky bit")
+
+
+def _make_parents(data_dir: Path) -> None:
+    """Create the missing ancestors of ``data_dir``, checking each one and the parent.
+
+    New ancestors get mode 0711 when running as root (the server user must be
+    able to traverse them), else 0700.
+    """
+    missing = []
+    ancestor = data_dir.parent
+    while not os.path.lexists(ancestor):
+        missing.append(ancestor)
+        ancestor = ancestor.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o711 if _is_root() else 0o700)
+        _check_trusted_dir(directory)
+    _check_trusted_dir(data_dir.parent)
+
+
+def _lstat_data_dir(data_dir: Path) -> os.stat_result | None:
+    """``lstat`` of the data directory; None if absent; refuses anything but a directory."""
+    try:
+        st = os.lstat(data_dir)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise _refuse(data_dir, "it is a symbolic link; the data directory must be a real "
+                                "directory")
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(data_dir, "it is not a directory")
+    return st
+
+
+@contextlib.contextmanager
+def _open_dir(path: Path, expected: os.stat_result) -> Iterator[int]:
+    """An fd on the directory ``path`` without following links, checked to be ``expected``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _refuse(path, f"it cannot be opened as a directory ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (expected.st_dev, expected.st_ino):
+            raise _refuse(path, "it was replaced while being checked")
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    """Make ``data_dir`` a private directory owned by the server user, or refuse.
+
+    A missing directory is created with mode 0700 (and, as root, handed to the
+    server user through its file descriptor, never through a path that could
+    be a link). An existing one must be a real directory already owned by the
+    server user; it is never chowned. An existing one without a cluster is
+    narrowed to mode 0700.
+    """
+    server = _server_user()
+    _make_parents(data_dir)
+    created = False
+    try:
+        os.mkdir(data_dir, 0o700)
+        created = True
+    except FileExistsError:
+        pass
+    st = _lstat_data_dir(data_dir)
+    if st is None:
+        raise _refuse(data_dir, "it disappeared while being created")
+    with _open_dir(data_dir, st) as fd:
+        if created and st.st_uid != server.pw_uid:
+            os.fchown(fd, server.pw_uid, server.pw_gid)
+        elif st.st_uid != server.pw_uid:
+            raise _refuse(data_dir, f"it is owned by {_user_name(st.st_uid)}, not by "
+                                    f"{_user_name(server.pw_uid)} who runs the server")
+        if not _has_cluster(data_dir) and stat.S_IMODE(st.st_mode) != 0o700:
+            os.fchmod(fd, 0o700)
+
+
+def _check_data_dir(data_dir: Path) -> bool:
+    """For ``down``: True if ``data_dir`` exists and passes the checks of :func:`prepare_data_dir`."""
+    st = _lstat_data_dir(data_dir)
+    if st is None:
+        return False
+    _check_trusted_dir(data_dir.parent)
+    if st.st_uid != _server_user().pw_uid:
+        raise _refuse(data_dir, f"it is owned by {_user_name(st.st_uid)}, not by "
+                                f"{_user_name(_server_user().pw_uid)} who runs the server")
+    return True
+
+
 @contextlib.contextmanager
 def _cluster_lock(data_dir: Path) -> Iterator[None]:
-    """Serialise concurrent callers (e.g. parallel test workers) on one cluster."""
+    """Serialise concurrent callers (e.g. parallel test workers) on one cluster.
+
+    The lock file sits next to the data directory (``initdb`` wants the latter
+    empty); it is opened without following links and must be the caller's.
+    """
     lock_path = data_dir.parent / f".{data_dir.name}.lock"
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise _refuse(lock_path, f"the lock file cannot be opened ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            raise _refuse(lock_path, f"the lock file is not a regular file of "
+                                     f"{_user_name(os.geteuid())}")
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+# -- the password ---------------------------------------------------------------
+def _write_secret_file(path: Path, password: str) -> None:
+    """Create ``path`` (mode 0600, must not exist yet) holding ``password``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+
+
+def _read_password(data_dir: Path) -> str:
+    """The superuser password kept in the cluster's data directory."""
+    path = data_dir / PASSWORD_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise RuntimeError(
+            f"{data_dir} holds a PostgreSQL cluster but no {PASSWORD_FILE} (it was made "
+            "without password authentication, e.g. by an older tools.pg). Stop it with "
+            f"`JAFFLE_PG_DIR={shlex.quote(str(data_dir))} python -m tools.pg down`, then "
+            "remove the directory, or set JAFFLE_PG_DIR to another directory.") from None
+    except OSError as exc:
+        raise _refuse(path, f"the password file cannot be opened ({exc.strerror})") from None
+    with os.fdopen(fd) as fh:
+        st = os.fstat(fh.fileno())
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+                or st.st_mode & 0o077):
+            raise _refuse(path, "the password file must be a regular file of "
+                                f"{_user_name(os.geteuid())} with mode 0600")
+        password = fh.readline().strip()
+    if not password:
+        raise _refuse(path, "the password file is empty")
+    return password
+
+
+@contextlib.contextmanager
+def _initdb_pwfile(data_dir: Path, password: str) -> Iterator[str]:
+    """A temporary 0600 file holding ``password``, readable by the server user only.
+
+    As root it is created next to the data directory (the server user can
+    reach that directory) and handed to the server user by descriptor; it is
+    removed afterwards.
+    """
+    server = _server_user()
+    where = str(data_dir.parent) if _is_root() else None
+    fd, path = tempfile.mkstemp(prefix=".jaffle_pg_pwfile-", dir=where)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            if _is_root():
+                os.fchown(fh.fileno(), server.pw_uid, server.pw_gid)
+            fh.write(password + "\n")
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def _has_cluster(data_dir: Path) -> bool:
@@ -277,32 +524,26 @@ def _running_port(data_dir: Path) -> int | None:
         return None
 
 
-def _prepare_dir(data_dir: Path) -> None:
-    user = _server_user()
-    if not data_dir.exists():
-        data_dir.mkdir(mode=0o700, parents=True)
-    if _is_root():
-        st = data_dir.stat()
-        if st.st_uid != user.pw_uid:
-            if _has_cluster(data_dir):
-                for root, dirs, files in os.walk(data_dir):
-                    for name in dirs + files:
-                        os.lchown(os.path.join(root, name), user.pw_uid, user.pw_gid)
-            os.chown(data_dir, user.pw_uid, user.pw_gid)
-    if not _has_cluster(data_dir):
-        data_dir.chmod(0o700)
-
-
-def _init_cluster(data_dir: Path) -> None:
+def _init_cluster(data_dir: Path) -> str:
+    """``initdb`` a password-protected cluster in ``data_dir``; returns the password."""
     if any(data_dir.iterdir()):
         raise RuntimeError(
             f"{data_dir} is not empty but contains no PostgreSQL cluster (no PG_VERSION); "
             "remove it or point JAFFLE_PG_DIR elsewhere")
-    _log(f"initialising cluster in {data_dir}")
-    _run_as_server_user([
-        _pg_bin("initdb"), "-D", str(data_dir), "--auth=trust",
-        f"--username={SERVER_OS_USER}", "--encoding=UTF8", "--locale=C",
-    ])
+    _log(f"initialising cluster in {data_dir} ({AUTH_METHOD} authentication)")
+    password = secrets.token_urlsafe(24)
+    with _initdb_pwfile(data_dir, password) as pwfile:
+        cmd = [
+            _pg_bin("initdb"), "-D", str(data_dir), f"--auth={AUTH_METHOD}",
+            f"--username={THROWAWAY_USER}", f"--pwfile={pwfile}",
+            "--encoding=UTF8", "--locale=C",
+        ]
+        proc = _run_as_server_user(cmd, check=False)
+    if proc.returncode != 0:
+        output = proc.stdout.replace(password, "[password]").strip()
+        raise RuntimeError(f"initdb failed (exit {proc.returncode}) for {data_dir}:\n{output}")
+    _write_secret_file(data_dir / PASSWORD_FILE, password)
+    return password
 
 
 def _start_cluster(data_dir: Path, port: int) -> None:
@@ -318,16 +559,17 @@ def _start_cluster(data_dir: Path, port: int) -> None:
         "-w", "-t", "60", "-o", opts, "start",
     ], check=False)
     if proc.returncode != 0:
-        raise _fail(f"pg_ctl start failed (exit {proc.returncode}):\n{proc.stdout.strip()}",
-                    data_dir)
+        raise _fail(f"pg_ctl start failed (exit {proc.returncode}) on port {port} "
+                    f"(JAFFLE_PG_PORT):\n{proc.stdout.strip()}", data_dir)
 
 
-def _admin_connect(port: int, data_dir: Path, wait: float = 30.0):
+def _admin_connect(port: int, password: str, data_dir: Path, wait: float = 30.0):
     deadline = time.monotonic() + wait
     while True:
         try:
-            return psycopg2.connect(host="127.0.0.1", port=port, user=SERVER_OS_USER,
-                                    dbname="postgres", connect_timeout=CONNECT_TIMEOUT)
+            return psycopg2.connect(host="127.0.0.1", port=port, user=THROWAWAY_USER,
+                                    password=password, dbname="postgres",
+                                    connect_timeout=CONNECT_TIMEOUT)
         except psycopg2.OperationalError as exc:
             # e.g. "the database system is starting up"
             if time.monotonic() >= deadline:
@@ -336,19 +578,12 @@ def _admin_connect(port: int, data_dir: Path, wait: float = 30.0):
             time.sleep(0.5)
 
 
-def _provision(port: int, data_dir: Path) -> None:
-    conn = _admin_connect(port, data_dir)
+def _provision(port: int, password: str, data_dir: Path) -> None:
+    """Create the project database (the superuser is made by ``initdb``)."""
+    conn = _admin_connect(port, password, data_dir)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (THROWAWAY_USER,))
-            if cur.fetchone() is None:
-                try:
-                    cur.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD %s")
-                                .format(sql.Identifier(THROWAWAY_USER)), (THROWAWAY_PASSWORD,))
-                    _log(f"created role {THROWAWAY_USER!r}")
-                except pg_errors.DuplicateObject:
-                    pass
             if not _database_exists(cur, THROWAWAY_DB):
                 try:
                     cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
@@ -360,12 +595,12 @@ def _provision(port: int, data_dir: Path) -> None:
         conn.close()
 
 
-def _throwaway_env(port: int) -> dict[str, str]:
+def _throwaway_env(port: int, password: str) -> dict[str, str]:
     return {
         "PGHOST": "127.0.0.1",
         "PGPORT": str(port),
         "PGUSER": THROWAWAY_USER,
-        "PGPASSWORD": THROWAWAY_PASSWORD,
+        "PGPASSWORD": password,
         "PGDATABASE": THROWAWAY_DB,
     }
 
@@ -373,11 +608,13 @@ def _throwaway_env(port: int) -> dict[str, str]:
 def _ensure_throwaway() -> dict[str, str]:
     data_dir = throwaway_dir()
     port = throwaway_port()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(data_dir)
     with _cluster_lock(data_dir):
-        _prepare_dir(data_dir)
-        if not _has_cluster(data_dir):
-            _init_cluster(data_dir)
+        prepare_data_dir(data_dir)
+        if _has_cluster(data_dir):
+            password = _read_password(data_dir)
+        else:
+            password = _init_cluster(data_dir)
         if _server_running(data_dir):
             actual = _running_port(data_dir)
             if actual is not None and actual != port:
@@ -388,8 +625,8 @@ def _ensure_throwaway() -> dict[str, str]:
                 _log(f"reusing throwaway server on 127.0.0.1:{port}")
         else:
             _start_cluster(data_dir, port)
-        _provision(port, data_dir)
-    return _throwaway_env(port)
+        _provision(port, password, data_dir)
+    return _throwaway_env(port, password)
 
 
 # --------------------------------------------------------------------------- #
@@ -415,7 +652,7 @@ def ensure_postgres() -> dict[str, str]:
 def stop_throwaway() -> bool:
     """Stop the throwaway cluster if it runs. Returns True if it was stopped."""
     data_dir = throwaway_dir()
-    if not _has_cluster(data_dir):
+    if not _check_data_dir(data_dir) or not _has_cluster(data_dir):
         _log(f"no throwaway cluster in {data_dir}")
         return False
     with _cluster_lock(data_dir):
@@ -433,6 +670,7 @@ def stop_throwaway() -> bool:
 
 
 def export_lines(env: dict[str, str]) -> str:
+    """``export KEY=value`` lines for a POSIX shell, one per libpq setting."""
     return "".join(f"export {k}={shlex.quote(env[k])}\n" for k in ENV_KEYS)
 
 

@@ -1,6 +1,6 @@
 """An independent reference implementation of `activity_schema.dataset`.
 
-Written from the semantics page (``shared/docs/activity-schema.md``) and the
+Written from the semantics page (``docs/activity-schema.md``) and the
 macro's documented interface (``dataset.sql``), never from the generated SQL:
 plain Python over a list of stream rows, one entity at a time, with none of
 the window-function tricks of the macro. The property tests compare the two.

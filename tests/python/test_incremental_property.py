@@ -17,7 +17,11 @@ assumptions:
   `ts`), both versions staying in the raw table;
 - rows dated beyond the clock (held back, then admitted once the clock
   passes them, or never: year 2099);
-- equal timestamps, hard deletes.
+- equal timestamps, hard deletes;
+- definitions changed between runs: a feature declared on orders, the
+  payments taken out of the stream's list and put back, the page views
+  renamed. The runs after such a change must re-derive (or remove) that
+  activity by themselves, with no variable.
 
 Three activities declare `loaded_at` (customers, orders, payments); page
 views do not (the test project drops the declaration), so both kinds of
@@ -107,10 +111,23 @@ operation = st.tuples(
     st.sampled_from(TIMINGS),
     st.integers(min_value=0, max_value=10**6),  # hours / value variant
 )
+# Definition changes, each toggled on or off by a load, and the raw table
+# whose activity it redefines (adds or removes).
+DEFINITIONS = {
+    "feature": "raw_orders",  # placed_order declares order_date too
+    "drop_payments": "raw_payments",  # made_payment leaves the list
+    "rename_views": "raw_web_events",  # viewed_page becomes visited_page
+}
+toggles = st.one_of(
+    st.just(()),
+    st.just(()),
+    st.lists(st.sampled_from(sorted(DEFINITIONS)), min_size=1, max_size=2),
+)
 loads = st.lists(
     st.tuples(
         st.integers(min_value=1, max_value=240),  # hours the clock moves on
         st.lists(operation, min_size=1, max_size=10),
+        toggles,
     ),
     min_size=1,
     max_size=3,
@@ -130,7 +147,9 @@ class Load:
     be exact everywhere else, and a reconciliation everywhere.
     """
 
-    def __init__(self, tables, state, loaded_at: datetime, previous: datetime):
+    def __init__(self, tables, state, loaded_at: datetime, previous: datetime,
+                 names: dict[str, str] = ACTIVITY):
+        self.names = names  # each raw table's activity in the stream
         self.previous_horizon = previous + timedelta(hours=TOLERANCE_HOURS)
         self.tables = tables
         self.state = state
@@ -141,7 +160,7 @@ class Load:
 
     # -- time ------------------------------------------------------------
     def table_hwm(self, table: str) -> datetime:
-        latest = self.state.get(ACTIVITY[table])
+        latest = self.state.get(self.names[table])
         if latest is not None:
             return latest[0]
         return max(row_ts(table, r) for r in self.tables[table])
@@ -178,7 +197,12 @@ class Load:
                for row in old) or any(row_ts(table, row) >= start for row in new):
             return
         for row in (*old, *new):
-            self.blind.add((ACTIVITY[table], self.entity(table, row)))
+            self.blind.add((self.names[table], self.entity(table, row)))
+
+    def rederived(self, tables) -> None:
+        """The activities of `tables` are redefined: a run reads them whole."""
+        names = {self.names[table] for table in tables}
+        self.blind = {(a, e) for a, e in self.blind if a not in names}
 
     def entity(self, table: str, row: dict) -> str:
         """coalesce(customer, anonymous_customer_id) of a raw row."""
@@ -397,6 +421,23 @@ class Load:
 
 # -- the projects -------------------------------------------------------------
 
+# The text edits of each definition change, per project file.
+EDITS = {
+    "models/activities/act_placed_order.sql": {
+        "feature": (
+            "features={'order_id': 'integer', 'order_status': 'string'}",
+            "features={'order_id': 'integer', 'order_status': 'string',"
+            " 'order_date': 'date'}",
+        ),
+    },
+    "macros/customer_activities.sql": {
+        "drop_payments": ("        ref('act_made_payment'),\n", ""),
+    },
+    "models/activities/act_viewed_page.sql": {
+        "rename_views": ("activity='viewed_page'", "activity='visited_page'"),
+    },
+}
+
 
 class StreamCheck:
     """One project per engine, reset to the initial state for each example."""
@@ -415,6 +456,8 @@ class StreamCheck:
         text = page_views.read_text()
         assert "    loaded_at='_loaded_at',\n" in text
         page_views.write_text(text.replace("    loaded_at='_loaded_at',\n", ""))
+        self.base = {path: (project.root / path).read_text() for path in EDITS}
+        self.flags: frozenset[str] = frozenset()
         (project.root / "models" / "stream" / "customer_stream_full.sql").write_text(
             FULL_VIEW
         )
@@ -435,7 +478,37 @@ class StreamCheck:
         pairs += [f"{key}: {value}" for key, value in extra.items()]
         return "{" + ", ".join(pairs) + "}"
 
+    def define(self, flags: frozenset[str]) -> list[str]:
+        """Writes the project files of the definition `flags`; returns the
+        raw tables whose activity this redefines."""
+        changed = sorted(self.flags ^ flags)
+        if not changed:
+            return []
+        for path, text in self.base.items():
+            for flag in flags:
+                old, new = EDITS[path].get(flag, ("", ""))
+                assert not old or old in text, (path, flag)
+                text = text.replace(old, new) if old else text
+            (self.project.root / path).write_text(text)
+        self.flags = flags
+        self.project.parse()
+        return [DEFINITIONS[flag] for flag in changed]
+
+    def names(self) -> dict[str, str]:
+        """Each raw table's activity under the current definition."""
+        if "rename_views" in self.flags:
+            return {**ACTIVITY, "raw_web_events": "visited_page"}
+        return ACTIVITY
+
     def reset(self) -> dict[str, list[dict]]:
+        if self.define(frozenset()):
+            # The views of the previous example's definition go too.
+            result = self.project.dbt(
+                "run", "--select", "act_placed_order", "act_viewed_page",
+                "customer_stream_full", "--vars", self.clock_vars(self.initial_clock),
+                manifest=True,
+            )
+            assert result.success, result.log[-4000:]
         tables = copy.deepcopy(self.initial)
         self.project.load_raw(tables)
         stream = f"{self.project.schema}.customer_stream"
@@ -453,8 +526,10 @@ class StreamCheck:
         return {activity: (ts, loaded) for activity, ts, loaded in rows}
 
     def run(self, clock: datetime, **extra: Any) -> None:
+        # The activity views too: a definition change rewrites them.
         result = self.project.dbt(
-            "run", "--select", "customer_stream", "customer_stream_full",
+            "run", "--select", "act_placed_order", "act_viewed_page",
+            "customer_stream", "customer_stream_full",
             "--vars", self.clock_vars(clock, **extra), manifest=True,
         )
         assert result.success, result.log[-4000:]
@@ -511,12 +586,17 @@ def test_incremental_stream_equals_full_rebuild(stream_check: StreamCheck, seque
     tables = stream_check.reset()
     assert stream_check.differences() == []
     loaded_at = stream_check.initial_clock
-    for hours, operations in sequence:
+    for hours, operations, toggled in sequence:
         previous = loaded_at
         loaded_at += timedelta(hours=hours)
-        load = Load(tables, stream_check.state(), loaded_at, previous)
+        load = Load(tables, stream_check.state(), loaded_at, previous,
+                    names=stream_check.names())
         for op in operations:
             load.apply(*op)
+        redefined = stream_check.define(stream_check.flags ^ frozenset(toggled))
+        load.rederived(redefined)
+        if redefined:
+            event("definition changed")
         # The clock never lags the rows a load brings in on time.
         if load.latest_added is not None and load.latest_added > loaded_at:
             loaded_at = load.latest_added
@@ -528,6 +608,7 @@ def test_incremental_stream_equals_full_rebuild(stream_check: StreamCheck, seque
         event("blind partitions" if load.blind else "every change visible")
         assert stream_check.differences(load.blind) == [], (
             f"plain incremental run differs after {operations}"
+            f" (definition {sorted(stream_check.flags)}, redefined {redefined})"
         )
         if load.blind:
             stream_check.run(loaded_at, stream_reconcile="true")

@@ -512,14 +512,18 @@ def test_postgres_designs(postgres_stream: DbtProject) -> None:
 
 
 def test_postgres_lookback_window_uses_the_ts_index(postgres_stream: DbtProject) -> None:
-    """EXPLAIN of the incremental select that dbt compiles: `ts >= <literal>`."""
+    """EXPLAIN of the incremental select that dbt compiles: per activity,
+    `activity = <name> and (ts >= <literal>)`, which the ts index serves."""
     result = postgres_stream.dbt("compile", "--select", "customer_stream")
     assert result.success, result.log[-3000:]
     compiled = (
         postgres_stream.root / "target" / "compiled" / "jaffle_activity" / "models"
         / "stream" / "customer_stream.sql"
     ).read_text()
-    assert re.search(r"where \(ts >= cast\('[^']+' as timestamp\)\)", compiled), compiled
+    windows = re.findall(
+        r"\(activity = '([a-z_]+)' and \(ts >= cast\('[^']+' as timestamp\)\)\)", compiled)
+    assert sorted(set(windows)) == [
+        "created_account", "made_payment", "placed_order", "viewed_page"], compiled
     plan = explain(postgres_stream, compiled)
     ts_index = index_of(stream_indexes(postgres_stream), "ts")
     assert uses_index(plan, ts_index, "Index Cond: (ts >= "), plan

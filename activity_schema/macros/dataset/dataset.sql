@@ -31,7 +31,7 @@
     =, !=, <, <=, >, >=, in, not in, is null, is not null; all of an
     activity's filters must hold.
 
-    Semantics (shared/docs/activity-schema.md): earliest and latest order
+    Semantics (docs/activity-schema.md): earliest and latest order
     by (ts, activity_id); before and after are strict; in between is
     (ts, activity_repeated_at] of the primary row, open-ended on its last.
     A count (or count_distinct) over no rows is 0. Any other output over no

@@ -10,7 +10,9 @@
     - horizon: the latest `ts` a row may have to enter the stream (the run's
       clock plus `stream_future_tolerance_hours`);
     - stored_scope: the same scopes as one predicate on the stream's rows,
-      plus every row of a removed activity.
+      less the load cursors (no stored row was loaded after its activity's
+      latest `_loaded_at`), so a range of `ts` per activity; plus every row
+      of a removed activity.
 
     A full build reads every row. An incremental run decides per activity,
     from the stream's own rows (so that a replay of the same data does the
@@ -53,6 +55,11 @@
     {%- for spec in specs -%}
         {%- set held = state.get(spec.name) -%}
         {%- set parts = [] -%}
+        {#- The stream's own rows of the activity in scope: the same, less
+            the load cursor, which no stored row passes (the cursor is the
+            latest `_loaded_at` the activity holds). Without it the stored
+            scope is a range of `ts`, which an index on `ts` serves. -#}
+        {%- set stored_parts = [] -%}
         {%- if not incremental or reconcile or rebuild_activity == spec.name -%}
             {%- do parts.append('true') -%}
         {%- elif held is none -%}
@@ -68,6 +75,7 @@
         {%- else -%}
             {%- do parts.append('ts >= ' ~ activity_schema._timestamp_literal(
                 held.latest_ts - modules.datetime.timedelta(hours=lookback))) -%}
+            {%- do stored_parts.append(parts[0]) -%}
             {%- if spec.has_loaded_at -%}
                 {%- do parts.append(
                     '_loaded_at > ' ~ activity_schema._timestamp_literal(
@@ -77,16 +85,20 @@
             {%- endif -%}
             {%- if window -%}
                 {%- do parts.append(window) -%}
+                {%- do stored_parts.append(window) -%}
             {%- endif -%}
         {%- endif -%}
         {%- set scope = 'true' if 'true' in parts
             else 'coalesce(' ~ parts | join(' or ') ~ ', false)' -%}
+        {%- set stored_scope = 'true' if 'true' in parts
+            else '(' ~ stored_parts | join(' or ') ~ ')' -%}
         {%- do plan_activities.append({
             'relation': spec.relation,
             'name': spec.name,
             'fingerprint': spec.fingerprint,
             'has_loaded_at': spec.has_loaded_at,
             'scope': scope,
+            'stored_scope': stored_scope,
         }) -%}
     {%- endfor -%}
 
@@ -100,7 +112,8 @@
     {%- set stored = [] -%}
     {%- for activity in plan_activities -%}
         {%- do stored.append("(activity = '" ~ activity.name ~ "'"
-            ~ ('' if activity.scope == 'true' else ' and ' ~ activity.scope)
+            ~ ('' if activity.stored_scope == 'true'
+                else ' and ' ~ activity.stored_scope)
             ~ ")") -%}
     {%- endfor -%}
     {%- for name in removed -%}
@@ -116,9 +129,8 @@
 
 
 {#-
-    stream_scope(activities) -> the predicate on `activity`, `ts` and
-    `_loaded_at` of the stream rows an incremental run re-derives (see
-    `stream_plan`).
+    stream_scope(activities) -> the predicate on `activity` and `ts` of the
+    stream rows an incremental run re-derives (see `stream_plan`).
 -#}
 {% macro stream_scope(activities) -%}
     {{ return(activity_schema.stream_plan(activities, true).stored_scope) }}
