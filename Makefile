@@ -12,8 +12,12 @@ INSTALLED := $(VENV)/.installed
 
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+# DuckDB is the profile's default target. The targets below name no target,
+# so that `make build` and a bare `dbt build` share dbt's partial parse
+# (a --target flag, or DBT_TARGET, changes its key and forces a full parse).
+unexport DBT_TARGET
 
-.PHONY: help install deps data build lint test test-duckdb test-postgres pytest docs db-up clean
+.PHONY: help install deps data parse build lint test test-duckdb test-postgres pytest docs db-up clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,9 +36,12 @@ deps: $(INSTALLED) ## Install the dbt packages (the local activity_schema packag
 data: $(INSTALLED) ## Regenerate the seeds with the project's generator
 	$(BIN)/python -m tools.generate_data --seed 42 --scale 1.0 --out seeds
 
+parse: deps ## Parse the project (target/manifest.json), as a bare `dbt parse` would
+	$(DBT) parse
+
 build: deps ## Build the whole project on DuckDB (jaffle_activity.duckdb)
-	$(DBT) seed --target duckdb --full-refresh
-	$(DBT) build --target duckdb --exclude resource_type:seed
+	$(DBT) seed --full-refresh
+	$(DBT) build --exclude resource_type:seed
 
 # Lint against an empty DuckDB file: the models render as on a first build
 # (is_incremental() false), whatever warehouse the working tree holds.
@@ -48,12 +55,12 @@ lint: deps ## Lint the project's SQL with SQLFluff (dbt templater)
 test-duckdb: deps ## Seed, check source freshness, build and test from scratch on a fresh DuckDB file
 	mkdir -p $(WORK)
 	rm -f $(WORK)/test.duckdb $(WORK)/test.duckdb.wal
-	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) seed --target duckdb
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) seed
 	freshness_vars="$$($(BIN)/python -m tools.freshness_vars seeds)"; \
 	echo "source freshness against the seeds' latest load: --vars '$$freshness_vars'"; \
-	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) source freshness --target duckdb --vars "$$freshness_vars"
-	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) build --target duckdb --exclude resource_type:seed
-	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) docs generate --target duckdb
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) source freshness --vars "$$freshness_vars"
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) build --exclude resource_type:seed
+	DBT_DUCKDB_PATH=$(WORK)/test.duckdb $(DBT) docs generate
 
 test-postgres: deps ## Seed, build and test on Postgres (a throwaway server if none answers)
 	eval "$$($(BIN)/python -m tools.pg up)"; \
@@ -66,7 +73,7 @@ pytest: deps ## Run the Python test suite (end to end on DuckDB and Postgres)
 test: lint test-duckdb test-postgres pytest test-warehouses test-spark ## The whole suite: lint, dbt on DuckDB and Postgres, pytest, warehouse configs, Spark
 
 docs: deps ## Generate the dbt docs (then: dbt docs serve --profiles-dir .)
-	$(DBT) docs generate --target duckdb
+	$(DBT) docs generate
 
 db-up: ## Start Postgres with docker compose (for users with Docker)
 	docker compose up --wait

@@ -231,6 +231,23 @@ def test_duplicated_order_id_fails_the_one_version_test(project: DbtProject, jaf
     assert failing_rows(result.log, name) == [{"order_id": "42", "n_versions": "2"}]
 
 
+def test_undeclared_activity_in_the_stream_fails_its_test(project: DbtProject, jaffle_reference: Path) -> None:
+    use_reference_data(project, jaffle_reference)
+    result = project.build("--select", "+customer_stream", "--exclude", "test_type:data")
+    assert result.success, describe(result)
+    # A row of an activity that no model declares (as a hand-made insert would leave).
+    project.execute(
+        f"update {project.schema}.customer_stream set activity = 'moved_house' "
+        f"where activity = 'placed_order' and activity_id = (select min(activity_id) from {project.schema}.customer_stream "
+        "where activity = 'placed_order')"
+    )
+    result = project.dbt("test", "--select", "customer_stream,test_name:activity_is_declared")
+    assert not result.success, describe(result)
+    name, status = find_test(result, "customer_stream", "activity_is_declared", "activity")
+    assert status == "fail", describe(result)
+    assert failing_rows(result.log, name) == [{"activity": "moved_house", "n_rows": "1"}]
+
+
 # -- compile-time errors of the activity macro ---------------------------------
 
 ACTIVITY_MODEL = """\

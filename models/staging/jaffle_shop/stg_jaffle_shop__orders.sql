@@ -1,3 +1,7 @@
+-- In this project the seed raw_orders loads the source: the reference below
+-- makes dbt build it first and links the two in the lineage graph.
+-- depends_on: {{ ref('raw_orders') }}
+
 with source as (
 
     select * from {{ source('jaffle_shop', 'raw_orders') }}

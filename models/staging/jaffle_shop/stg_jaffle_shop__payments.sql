@@ -1,3 +1,7 @@
+-- In this project the seed raw_payments loads the source: the reference below
+-- makes dbt build it first and links the two in the lineage graph.
+-- depends_on: {{ ref('raw_payments') }}
+
 with source as (
 
     select * from {{ source('jaffle_shop', 'raw_payments') }}

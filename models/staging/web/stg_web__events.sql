@@ -1,3 +1,7 @@
+-- In this project the seed raw_web_events loads the source: the reference below
+-- makes dbt build it first and links the two in the lineage graph.
+-- depends_on: {{ ref('raw_web_events') }}
+
 with source as (
 
     select * from {{ source('web', 'raw_web_events') }}
