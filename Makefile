@@ -70,10 +70,39 @@ test-postgres: deps ## Seed, build and test on Postgres (a throwaway server if n
 pytest: deps ## Run the Python test suite (end to end on DuckDB and Postgres)
 	$(BIN)/python -m pytest
 
-test: lint test-duckdb test-postgres pytest test-warehouses test-spark ## The whole suite: lint, dbt on DuckDB and Postgres, pytest, warehouse configs, Spark
+test: lint bouncer score test-duckdb test-postgres pytest test-warehouses test-spark test-integration ## The whole suite: lint, dbt on DuckDB and Postgres, pytest, warehouse configs, Spark
 
 docs: deps ## Generate the dbt docs (then: dbt docs serve --profiles-dir .)
 	$(DBT) docs generate
+
+.PHONY: docs-serve
+docs-serve: deps ## Generate the dbt docs on DuckDB and serve them on http://localhost:8080
+	$(DBT) docs generate
+	$(DBT) docs serve --port 8080 --no-browser
+
+# dbt-bouncer (dbt-bouncer.yml) reads the manifest and the catalog, and the
+# catalog needs the tables: on a throwaway DuckDB file, the seeds and every
+# model built empty (`dbt run --empty`), then `dbt docs generate` writes
+# manifest.json and catalog.json. They go to $(WORK)/bouncer/target (the
+# config's dbt_artifacts_dir), which leaves target/ and its partial parse to
+# the other targets. COLUMNS: the width of its table of failures, which is
+# 80 without a terminal and then cuts the messages.
+BOUNCER_DUCKDB := $(WORK)/bouncer.duckdb
+BOUNCER_DBT := DBT_DUCKDB_PATH=$(BOUNCER_DUCKDB) DBT_TARGET_PATH=$(WORK)/bouncer/target $(DBT)
+
+.PHONY: bouncer
+bouncer: deps ## Check the layer, naming and documentation rules with dbt-bouncer (dbt-bouncer.yml)
+	mkdir -p $(WORK)
+	rm -f $(BOUNCER_DUCKDB) $(BOUNCER_DUCKDB).wal
+	$(BOUNCER_DBT) seed
+	$(BOUNCER_DBT) run --empty
+	$(BOUNCER_DBT) docs generate
+	COLUMNS=160 $(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
+
+.PHONY: score
+score: deps ## Score the project's metadata with dbt-score (fails under 9.0)
+	$(DBT) parse
+	$(BIN)/dbt-score lint --manifest target/manifest.json --fail-project-under 9.0
 
 db-up: ## Start Postgres with docker compose (for users with Docker)
 	docker compose up --wait
@@ -117,3 +146,36 @@ test-spark: deps $(SPARK_INSTALLED) ## Build the pipeline on Spark (local pyspar
 	JAFFLE_REQUIRE_SPARK=1 $(BIN)/python -m pytest -o addopts="-ra" tests/python/test_spark.py
 
 bench: bench-incremental bench-datasets ## Run the benchmarks (BENCH_ARGS=--quick for a smoke run)
+
+# integration_tests/: a small project that installs the package with
+# `local: ../activity_schema`, as another project would. A first build on a
+# fresh DuckDB file, then an incremental one that reads a second load
+# (`batch: 2`: a new, a late and a restated purchase); its singular tests
+# pin the rows of the stream and the dataset after each. Then the checks of
+# tests/python/test_package_install.py (a stream without the strategy
+# wrapper fails on its first run).
+IT_DBT := cd integration_tests && DBT_PROJECT_DIR=. DBT_PROFILES_DIR=. INTEGRATION_DUCKDB_PATH=integration_tests.duckdb $(CURDIR)/$(DBT)
+
+.PHONY: test-integration
+test-integration: $(INSTALLED) ## Build integration_tests/ (the package as installed) twice, the second run incremental, and check it
+	mkdir -p $(WORK)
+	rm -f integration_tests/integration_tests.duckdb integration_tests/integration_tests.duckdb.wal
+	$(IT_DBT) deps
+	$(IT_DBT) build
+	$(IT_DBT) build --vars '{batch: 2}' | tee $(CURDIR)/$(WORK)/integration-batch-2.log
+	grep -q 'customer_stream: incremental run' $(WORK)/integration-batch-2.log \
+		|| { echo "the second run of customer_stream was not incremental"; exit 1; }
+	! grep -q 'all of its rows' $(WORK)/integration-batch-2.log \
+		|| { echo "the second run re-derived a whole activity instead of its window and load cursor"; exit 1; }
+	$(BIN)/python -m pytest -o addopts="-ra" tests/python/test_package_install.py
+
+# Slim CI (docs/ci.md): build and test what changed since production and
+# everything downstream of it; every other ref() reads production's
+# relations. STATE is the folder of production's manifest.json. The profile
+# says where the changes are built: on DuckDB, in production's file under a
+# schema of the pull request's (DBT_PROFILES_DIR from `python -m tools.slim_ci
+# profiles`). SLIM_CI_ARGS adds dbt flags (--target postgres, --select ...).
+.PHONY: slim-ci
+slim-ci: deps ## Build the changes since production and their children, deferring the rest (STATE=<folder of production's manifest.json>)
+	@test -n "$(STATE)" && test -f "$(STATE)/manifest.json" || { echo "slim-ci: STATE must be a folder holding production's manifest.json (got '$(STATE)')" >&2; exit 1; }
+	$(DBT) build --select state:modified+ --defer --favor-state --state "$(STATE)" $(SLIM_CI_ARGS)

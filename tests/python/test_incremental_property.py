@@ -97,10 +97,13 @@ def with_ts(table: str, row: dict[str, Any], ts: datetime) -> dict[str, Any]:
 
 # -- operations ---------------------------------------------------------------
 
+# Restatements across the window edge are drawn more often than the rest:
+# on the page views (no load column) only the window sees them.
 KINDS = (
     "insert", "insert", "burst", "duplicate", "conflict_same_ts",
-    "conflict_moved", "tie", "restate_out", "restate_in", "restate_value",
-    "delete", "future_soon", "future_far",
+    "conflict_moved", "tie", "restate_out", "restate_out", "restate_out",
+    "restate_in", "restate_in", "restate_value", "delete", "future_soon",
+    "future_far",
 )
 TIMINGS = ("recent", "late", "late", "edge", "old", "old")
 
