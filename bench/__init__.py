@@ -1,1 +1,1 @@
-"""Benchmarks of the jaffle_activity project (not tests; see bench/README.md)."""
+"""Benchmarks of the jaffle_activity project (not tests; see docs/benchmarks.md)."""

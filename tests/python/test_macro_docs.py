@@ -1,6 +1,7 @@
 """Every public macro of the project and of the activity_schema package is
 described in a `_*macros.yml` file beside it, and every public macro of the
-package is named in the README.
+package is named in the documentation: the README, the package's README or a page
+under docs/.
 
 Public: a macro whose name does not start with `_` and is not an adapter
 implementation (`<adapter>__<name>`, reached through `adapter.dispatch`).
@@ -47,10 +48,21 @@ def test_every_public_macro_is_described(folder: str) -> None:
     assert not missing, f"macros without a description in a _*.yml file: {missing}"
 
 
+# The documentation a reader is sent to: the README, the package's own README
+# and the pages under docs/ (the macro reference is docs/macros.md and
+# docs/datasets.md).
+DOC_FILES = (REPO_ROOT / "README.md", REPO_ROOT / "activity_schema" / "README.md",
+             *sorted((REPO_ROOT / "docs").glob("*.md")))
+
+
 def test_every_package_macro_is_in_the_readme() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
+    missing_files = [str(path) for path in DOC_FILES if not path.is_file()]
+    assert not missing_files, f"documentation files not found: {missing_files}"
+    docs = "\n".join(path.read_text() for path in DOC_FILES)
     missing = sorted(
         name for name in public_macros(FOLDERS["activity_schema"])
-        if not re.search(rf"\b{name}\b", readme)
+        if not re.search(rf"\b{name}\b", docs)
     )
-    assert not missing, f"package macros the README never names: {missing}"
+    assert not missing, (
+        "package macros that neither README.md, activity_schema/README.md nor "
+        f"docs/*.md names: {missing}")
