@@ -79,6 +79,7 @@ class DbtProject:
                 shutil.copy2(source, root / name)
         (root / "seeds").mkdir()
         project = cls(root=root, target=target)
+        project._fill_missing_seeds()
         if target == "duckdb":
             project.env = {"DBT_DUCKDB_PATH": str(tmp / "warehouse.duckdb")}
         else:
@@ -98,6 +99,7 @@ class DbtProject:
         for old in (self.root / "seeds").glob("*.csv"):
             old.unlink()
         write_csv(dict(tables), self.root / "seeds")
+        self._fill_missing_seeds()
 
     def copy_seeds(self, folder: Path) -> None:
         """Replace the seeds with the CSV files of a folder."""
@@ -105,6 +107,17 @@ class DbtProject:
             old.unlink()
         for path in sorted(folder.glob("*.csv")):
             shutil.copy2(path, self.root / "seeds" / path.name)
+        self._fill_missing_seeds()
+
+    def _fill_missing_seeds(self) -> None:
+        """Writes each of the project's raw seeds that the copy lacks with its
+        header only: every staging model depends on its seed, so the project
+        does not parse without them; an empty one loads an empty table."""
+        for path in sorted((REPO_ROOT / "seeds").glob("raw_*.csv")):
+            target = self.root / "seeds" / path.name
+            if not target.exists():
+                with path.open(newline="", encoding="utf-8") as handle:
+                    target.write_text(handle.readline(), encoding="utf-8")
 
     def read_seed(self, name: str) -> list[dict[str, str]]:
         with open(self.root / "seeds" / f"{name}.csv", newline="") as handle:
