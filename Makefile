@@ -67,8 +67,10 @@ test-postgres: deps ## Seed, build and test on Postgres (a throwaway server if n
 	$(DBT) seed --target postgres --full-refresh; \
 	$(DBT) build --target postgres --exclude resource_type:seed --full-refresh
 
+# The package-install test is part of test-integration, which `make test`
+# also runs: it is left out here so that it runs once.
 pytest: deps ## Run the Python test suite (end to end on DuckDB and Postgres)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/python/test_package_install.py
 
 test: lint bouncer score test-duckdb test-postgres pytest test-warehouses test-spark test-integration ## The whole suite: lint, dbt on DuckDB and Postgres, pytest, warehouse configs, Spark
 

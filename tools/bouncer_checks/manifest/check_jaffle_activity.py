@@ -20,6 +20,16 @@ def _described(text: object) -> bool:
     return is_description_populated(str(text or ""), MIN_LENGTH)
 
 
+def _undescribed_columns(node, label: str) -> list[str]:
+    """The declared columns of a source table or seed without a description;
+    fails when it declares none."""
+    columns = node.columns or {}
+    if not columns:
+        fail(f"`{label}` declares no columns.")
+    return [str(name) for name, column in columns.items()
+            if not _described(column.description)]
+
+
 def is_private_macro(name: str) -> bool:
     """A helper (`_name`) or an adapter implementation (`<adapter>__name`)."""
     return name.startswith("_") or "__" in name
@@ -91,13 +101,7 @@ def check_source_columns_description_populated(source):
     """Every column declared on a source table has a description (the
     catalog check `check_source_columns_are_all_documented` makes sure every
     column of the table is declared)."""
-    columns = source.columns or {}
-    if not columns:
-        fail(f"`{source.source_name}.{source.name}` declares no columns.")
-    missing = [
-        str(name) for name, column in columns.items()
-        if not _described(column.description)
-    ]
+    missing = _undescribed_columns(source, f"{source.source_name}.{source.name}")
     if missing:
         fail(
             f"`{source.source_name}.{source.name}` has columns without a "
@@ -110,13 +114,7 @@ def check_seed_columns_description_populated(seed):
     """Every column declared on a seed has a description (the catalog check
     `check_seed_columns_are_all_documented` makes sure every column of the
     seed is declared)."""
-    columns = seed.columns or {}
-    if not columns:
-        fail(f"`{seed.name}` declares no columns.")
-    missing = [
-        str(name) for name, column in columns.items()
-        if not _described(column.description)
-    ]
+    missing = _undescribed_columns(seed, seed.name)
     if missing:
         fail(f"`{seed.name}` has columns without a description: {missing}.")
 
