@@ -31,11 +31,14 @@ rows ``a`` of an appended activity (after the appended filters):
 - earliest / latest order by ``(ts, activity_id)``;
 - ``ever``: every row; ``before``: ``a.ts < t``; ``after``: ``a.ts > t``;
   ``in_between``: ``t < a.ts`` and (``n`` is null or ``a.ts <= n``);
-- ``n`` is the ts of the entity's next row of the primary activity (by
-  ``(ts, activity_id)``, over every row of that activity, whatever the
-  selector and the primary filters), null on the last;
-- selectors: ``first`` = occurrence 1, ``last`` = no next row, ``nth`` =
-  occurrence n; the primary filters keep a subset of the selected rows;
+- the primary filters apply first: the entity's primary rows are those of
+  the primary activity that pass them, ranked by ``(ts, activity_id)``;
+- selectors rank those rows: ``first`` = rank 1, ``last`` = the last of
+  them, ``nth`` = rank n;
+- ``n`` is the ts of the entity's next primary row, i.e. the next row of
+  the primary activity *that passes the primary filters* (whatever the
+  selector), null on the last; without filters it is
+  ``activity_repeated_at``;
 - aggregates: ``count`` (rows, or non-null values of a column),
   ``count_distinct`` (distinct non-null values), ``sum``, ``avg``, ``min``,
   ``max`` (over non-null values, as SQL). A count (either kind) over no rows
@@ -238,23 +241,37 @@ def compute_dataset(
     for partition in by_entity_activity.values():
         partition.sort(key=order_key)
 
-    primary_rows = [r for r in stream if r["activity"] == primary["activity"]]
-    primary_rows.sort(key=lambda r: (str(r["entity"]), *order_key(r)))
+    # The filters first: the entity's primary rows are the rows of the
+    # primary activity that pass them, ranked by (ts, activity_id).
+    passing: dict[Any, list[Row]] = defaultdict(list)
+    for row in stream:
+        if row["activity"] == primary["activity"] and passes(
+                row, primary.get("filters", [])):
+            passing[row["entity"]].append(row)
+    ranked: list[tuple[Row, int, int, Any]] = []  # (row, rank, of, next ts)
+    for entity_rows in passing.values():
+        entity_rows.sort(key=order_key)
+        for index, row in enumerate(entity_rows):
+            following = entity_rows[index + 1] if index + 1 < len(entity_rows) \
+                else None
+            ranked.append((row, index + 1, len(entity_rows),
+                           following["ts"] if following else None))
+    ranked.sort(key=lambda item: (str(item[0]["entity"]), *order_key(item[0])))
 
-    def selected(row: Row) -> bool:
+    def selected(rank: int, count: int) -> bool:
         if selector == "first":
-            return row["activity_occurrence"] == 1
+            return rank == 1
         if selector == "last":
-            return row["activity_repeated_at"] is None
+            return rank == count
         if selector == "nth":
-            return row["activity_occurrence"] == primary["nth"]
+            return rank == primary["nth"]
         return True
 
     out: list[Row] = []
-    for p in primary_rows:
-        if not selected(p) or not passes(p, primary.get("filters", [])):
+    for p, rank, count, n in ranked:
+        if not selected(rank, count):
             continue
-        t, n = p["ts"], p["activity_repeated_at"]
+        t = p["ts"]
         result: Row = {}
         for item in map(normalize_column, primary["columns"]):
             result[output_name(item, None, None)] = value_of(p, item["column"])

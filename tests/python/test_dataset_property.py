@@ -238,6 +238,21 @@ DATASETS: dict[str, dict[str, Any]] = {
         }
         for selector in ("first", "last", "nth")
     },
+    # Each selector after primary filters (which apply first: the selector
+    # ranks the rows that pass; in between ends at the next passing row).
+    **{
+        f"fx_ds_filtered_{selector}": {
+            "primary": {"activity": PRIMARY, "selector": selector,
+                        **({"nth": 2} if selector == "nth" else {}),
+                        "columns": ["activity_id", "ts", "activity_occurrence",
+                                    "label"],
+                        "filters": [{"column": "label", "operator": "!=",
+                                     "value": "c"}]},
+            "append": [*_every_relationship(APPENDED, "item"),
+                       *_every_relationship(PRIMARY, "box")],
+        }
+        for selector in ("all", "first", "last", "nth")
+    },
 }
 
 
@@ -678,13 +693,27 @@ def test_reference_selectors_filters_and_defaults() -> None:
     assert select(selector="first") == ["p1", "q1"]
     assert select(selector="last") == ["p3", "q1"]
     assert select(selector="nth", nth=2) == ["p2"]
-    # Filters keep a subset of the selected rows: the first row is not 'y'.
-    assert select(selector="first", filters=[
-        {"column": "label", "operator": "=", "value": "y"}]) == ["q1"]
+    # Filters apply before the selector: the first 'y' row of c1 is p2 (its
+    # second row), the last 'x' row is p3, the second 'x' row is p3.
+    label_is = lambda v: [{"column": "label", "operator": "=", "value": v}]  # noqa: E731
+    assert select(selector="first", filters=label_is("y")) == ["p2", "q1"]
+    assert select(selector="last", filters=label_is("x")) == ["p3"]
+    assert select(selector="nth", nth=2, filters=label_is("x")) == ["p3"]
+    assert select(selector="nth", nth=2, filters=label_is("y")) == []
     assert select(filters=[{"column": "label", "operator": "!=", "value": "x"}]) \
         == ["p2", "q1"]
-    # The in-between window ends at the next row of the primary activity,
-    # even when the selector or a filter leaves that row out.
+    # With filters, the in-between window ends at the next row that passes
+    # them: p1's window runs to p3 (p2 is not 'x'), and holds a1 at T2.
+    rows = compute_dataset(
+        stream, {"activity": "p", "selector": "first", "columns": columns,
+                 "filters": label_is("x")},
+        [{"activity": "a", "relationship": "aggregate_in_between",
+          "columns": [{"aggregate": "count", "alias": "n"}]},
+         {"activity": "p", "relationship": "aggregate_in_between",
+          "columns": [{"aggregate": "count", "alias": "own"}]}])
+    assert rows == [{"entity": "c1", "activity_id": "p1", "n": 1, "own": 2}]
+    # Without filters the in-between window ends at the next row of the
+    # primary activity, even when the selector leaves that row out.
     rows = compute_dataset(
         stream, {"activity": "p", "selector": "nth", "nth": 2, "columns": columns},
         [{"activity": "a", "relationship": "aggregate_in_between", "columns": [

@@ -4,8 +4,11 @@
     One scan of the stream and one window pass per entity, whatever the
     relationships. `unified` reads the rows of the involved activities
     once, joined to a list of kinds: a primary row (`_kind` 0, every
-    occurrence) and a row per appended set whose activity and filters it
-    matches (`_kind` 1..n), with its values. Window functions per entity
+    occurrence that passes the primary filters) and a row per appended set
+    whose activity and filters it matches (`_kind` 1..n), with its values.
+    With primary filters, the selector reads `_primary_rank`, a primary
+    row's rank among the passing rows, instead of the stream's occurrence,
+    and the buckets below count passing primary rows only. Window functions per entity
     then compute every relationship, over the frames of `_dataset_frames`
     (adapter-specific: one sort by ts on DuckDB, two on Postgres); every
     frame starts at the partition's start or spans it, so min and max never
@@ -61,6 +64,17 @@
         | rejectattr('window', 'equalto', 'in_between') | list -%}
     {%- set between_outputs = spec.outputs
         | selectattr('window', 'equalto', 'in_between') | list -%}
+    {#- The primary filters apply before the selector: with filters, a
+        primary row's rank among the rows that pass them replaces the
+        stream's occurrence. -#}
+    {%- if primary.filters -%}
+        {%- set primary_rank = 'count(case when _kind = 0 then 1 end) over ('
+            ~ frames.rank ~ ')' -%}
+        {%- set rank_column = '_primary_rank' -%}
+    {%- else -%}
+        {%- set primary_rank = '_occurrence' -%}
+        {%- set rank_column = '_occurrence' -%}
+    {%- endif -%}
 with unified as (
 
     select
@@ -70,11 +84,6 @@ with unified as (
         kinds._kind,
         case when kinds._kind = 0 then activity_occurrence end as _occurrence,
         case when kinds._kind = 0 then activity_repeated_at end as _next_ts,
-        case
-            when kinds._kind = 0
-                then {{ activity_schema._dataset_condition(primary.filters) }}
-            else false
-        end as _keep,
         {%- for column in primary.columns %}
         {{ activity_schema._dataset_kind_value(0, column) }}
             as _p__{{ loop.index }},
@@ -101,8 +110,12 @@ with unified as (
             '{{ activity }}'{{ ', ' if not loop.last }}
             {%- endfor -%}
         )
-        {%- if spec.sets | selectattr('filters') | list %}
+        {%- if primary.filters or spec.sets | selectattr('filters') | list %}
         and case kinds._kind
+            {%- if primary.filters %}
+            when 0
+                then {{ activity_schema._dataset_condition(primary.filters) }}
+            {%- endif %}
             {%- for appended_set in spec.sets if appended_set.filters %}
             when {{ appended_set.index }}
                 then {{ activity_schema._dataset_condition(appended_set.filters) }}
@@ -141,9 +154,16 @@ windowed as (
         count(case when _kind = {{ set_index }} then 1 end)
             over ({{ frames.rank }}) as _s{{ set_index }}__seq
         {%- endfor %}
+        {%- if primary.filters %},
+        {{ primary_rank }} as _primary_rank
+        {%- if primary.selector == 'last' %},
+        count(case when _kind = 0 then 1 end)
+            over ({{ frames.ever }}) as _primary_count
+        {%- endif %}
+        {%- endif %}
         {%- if in_between_sets %},
         case
-            when _kind = 0 then _occurrence
+            when _kind = 0 then {{ primary_rank }}
             else {{ frames.earlier_primaries }}
         end as _bucket
         {%- endif %}
@@ -206,13 +226,14 @@ primary_rows as (
     select * from {{ 'in_between' if in_between_sets else 'windowed' }}
     where
         _kind = 0
-        and _keep
         {%- if primary.selector == 'first' %}
-        and _occurrence = 1
+        and {{ rank_column }} = 1
+        {%- elif primary.selector == 'last' and primary.filters %}
+        and _primary_rank = _primary_count
         {%- elif primary.selector == 'last' %}
         and _next_ts is null
         {%- elif primary.selector == 'nth' %}
-        and _occurrence = {{ primary.nth }}
+        and {{ rank_column }} = {{ primary.nth }}
         {%- endif %}
 
 ),

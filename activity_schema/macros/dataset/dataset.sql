@@ -10,7 +10,7 @@
         'selector': 'all' | 'first' | 'last' | 'nth' (default 'all'),
         'nth': n (with selector 'nth'),
         'columns': [column, ...],   -- stream columns or features
-        'filters': [filter, ...],   -- optional
+        'filters': [filter, ...],   -- optional, applied before the selector
     }
     append: a list of {
         'activity': name,
@@ -32,8 +32,11 @@
     activity's filters must hold.
 
     Semantics (docs/activity-schema.md): earliest and latest order
-    by (ts, activity_id); before and after are strict; in between is
-    (ts, activity_repeated_at] of the primary row, open-ended on its last.
+    by (ts, activity_id); before and after are strict. The primary filters
+    apply first: the selector ranks the rows that pass them, and in between
+    is (ts, n] of the primary row, where n is the ts of the entity's next row
+    of the primary activity that passes the primary filters (its
+    activity_repeated_at when there are none), open-ended on its last.
     A count (or count_distinct) over no rows is 0. Any other output over no
     rows (no row picked, no row aggregated) is null, or its 'default' when
     one is given; a default never replaces a null computed from rows (such
