@@ -18,7 +18,7 @@ A dataset is described exactly as the macro's arguments::
 
     primary = {'activity', 'selector': all|first|last|nth, 'nth',
                'columns': [...], 'filters': [...]}
-    append = [{'activity', 'relationship', 'columns': [...],
+    append = [{'activity', 'relationship', 'nth', 'columns': [...],
                'filters': [...]}, ...]
 
 where a column is a name or ``{'column', 'alias', 'aggregate', 'default'}``
@@ -44,7 +44,12 @@ rows ``a`` of an appended activity (after the appended filters):
   ``max`` (over non-null values, as SQL). A count (either kind) over no rows
   is 0; the others over no rows are null, or the declared ``default``. The
   default is for *no rows*: rows whose values are all null still give null.
-- a pick over no rows is null, or the declared ``default``.
+- picks: ``first_*`` / ``last_*`` take the earliest / latest row of the
+  window; ``nth_*`` (``'nth': n`` on the appended activity) the n-th row of
+  the window counted from its start, so ``first_*`` is ``nth_*`` with n = 1;
+  ``nth_ever`` is the entity's n-th row of the activity;
+- a pick over no rows (for ``nth``, a window of fewer than n rows) is null,
+  or the declared ``default``.
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ RELATIONSHIPS: dict[str, tuple[str, str]] = {
     "last_after": ("last", "after"),
     "first_in_between": ("first", "in_between"),
     "last_in_between": ("last", "in_between"),
+    "nth_ever": ("nth", "ever"),
+    "nth_before": ("nth", "before"),
+    "nth_after": ("nth", "after"),
+    "nth_in_between": ("nth", "in_between"),
     "aggregate_before": ("aggregate", "before"),
     "aggregate_after": ("aggregate", "after"),
     "aggregate_in_between": ("aggregate", "in_between"),
@@ -168,14 +177,17 @@ def normalize_column(item: Any) -> dict[str, Any]:
 
 
 def output_name(item: Mapping[str, Any], relationship: str | None,
-                activity: str | None) -> str:
+                activity: str | None, nth: int | None = None) -> str:
     """The documented output name: the alias, else the column for a primary
     column, '<relationship>_<activity>_<column>' for a pick and
-    '<relationship>_<activity>_<aggregate>[_<column>]' for an aggregate."""
+    '<relationship>_<activity>_<aggregate>[_<column>]' for an aggregate,
+    where an nth relationship is followed by its n ('nth_before_2')."""
     if item.get("alias"):
         return item["alias"]
     if relationship is None:
         return item["column"]
+    if RELATIONSHIPS[relationship][0] == "nth":
+        relationship = f"{relationship}_{nth}"
     prefix = f"{relationship}_{activity}"
     if item.get("aggregate") is None:
         return f"{prefix}_{item['column']}"
@@ -283,7 +295,8 @@ def compute_dataset(
             ]
             considered = _window(candidates, window, t, n)  # in (ts, id) order
             for item in map(normalize_column, appended["columns"]):
-                name = output_name(item, appended["relationship"], appended["activity"])
+                name = output_name(item, appended["relationship"],
+                                   appended["activity"], appended.get("nth"))
                 default = item.get("default")
                 if kind == "aggregate":
                     column = item.get("column")
@@ -292,10 +305,15 @@ def compute_dataset(
                     ]
                     result[name] = aggregate(
                         item["aggregate"], values, len(considered), default)
-                elif not considered:
-                    result[name] = default
                 else:
-                    picked = considered[0] if kind == "first" else considered[-1]
-                    result[name] = value_of(picked, item["column"])
+                    # first = the 1st row of the window, nth = the n-th,
+                    # counted from its start; last = its last row.
+                    position = {"first": 1, "nth": appended.get("nth")}.get(
+                        kind, len(considered))
+                    if not 1 <= position <= len(considered):
+                        result[name] = default
+                    else:
+                        result[name] = value_of(considered[position - 1],
+                                                item["column"])
         out.append(result)
     return out

@@ -74,6 +74,7 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["argument 'append[0].relationship' is 'second_before'",
          "allowed values: first_ever, last_ever, first_before, last_before,"
          " first_after, last_after, first_in_between, last_in_between,"
+         " nth_ever, nth_before, nth_after, nth_in_between,"
          f" {AGGREGATE_RELATIONSHIPS}."],
     ),
     "aggregate_on_a_pick_relationship": (
@@ -148,6 +149,67 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["argument 'append[0].columns[0]' has the key 'agregate'",
          "allowed keys: column, alias, aggregate, default."],
     ),
+    "nth_relationship_without_n": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'nth_after',"
+        " 'columns': ['ts']}]",
+        ["argument 'append[0].nth' is 'None'",
+         "allowed values: a whole number of at least 1 (required with"
+         " relationship 'nth_after')."],
+    ),
+    "nth_of_zero": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'nth_before',"
+        " 'nth': 0, 'columns': ['ts']}]",
+        ["argument 'append[0].nth' is '0'",
+         "allowed values: a whole number of at least 1"],
+    ),
+    "nth_not_a_whole_number": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'nth_ever',"
+        " 'nth': 1.5, 'columns': ['ts']}]",
+        ["argument 'append[0].nth' is '1.5'",
+         "allowed values: a whole number of at least 1"],
+    ),
+    "nth_as_text": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'nth_in_between',"
+        " 'nth': '2', 'columns': ['ts']}]",
+        ["argument 'append[0].nth' is '2'",
+         "allowed values: a whole number of at least 1"],
+    ),
+    "nth_as_boolean": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'nth_ever',"
+        " 'nth': true, 'columns': ['ts']}]",
+        ["argument 'append[0].nth' is 'True'",
+         "allowed values: a whole number of at least 1"],
+    ),
+    "nth_on_a_first_relationship": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'nth': 2, 'columns': ['ts']}]",
+        ["argument 'append[0].nth' is set, but relationship 'first_after'"
+         " takes no n",
+         "allowed relationships with nth: nth_ever, nth_before, nth_after,"
+         " nth_in_between."],
+    ),
+    "aggregate_on_an_nth_relationship": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'nth_before',"
+        " 'nth': 2, 'columns': [{'column': 'amount', 'aggregate': 'sum'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'sum'",
+         "relationship 'nth_before' picks one row"],
+    ),
+    "duplicate_nth_output_name": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'nth_after',"
+        " 'nth': 2, 'columns': ['ts']},"
+        " {'activity': 'made_payment', 'relationship': 'nth_after',"
+        " 'nth': 2, 'columns': ['ts']}]",
+        ["argument 'append[1].columns[0]' gives the output column name"
+         " 'nth_after_2_made_payment_ts' a second time"],
+    ),
     "default_on_a_count": (
         ORDERS,
         "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
@@ -206,7 +268,11 @@ def test_valid_arguments_compile(duckdb_project: DbtProject) -> None:
         " {'column': 'order_id', 'aggregate': 'count_distinct'}]},"
         " {'activity': 'placed_order', 'relationship': 'last_before',"
         " 'columns': ['order_status', {'column': 'ts', 'default':"
-        " '1970-01-01'}]}]"
+        " '1970-01-01'}]},"
+        " {'activity': 'made_payment', 'relationship': 'nth_after', 'nth': 2,"
+        " 'columns': ['ts', 'amount']},"
+        " {'activity': 'made_payment', 'relationship': 'nth_after', 'nth': 3,"
+        " 'columns': ['ts', 'amount']}]"
     )
     for selector in ("'all'", "'first'", "'last'", "'nth', 'nth': 2"):
         primary = (

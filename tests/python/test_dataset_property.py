@@ -72,6 +72,15 @@ FEATURES = {
 # The fixture datasets: the same dicts feed the macro and the reference.
 # --------------------------------------------------------------------------- #
 PICKS = [r for r, (kind, _) in RELATIONSHIPS.items() if kind != "aggregate"]
+# Every pick relationship with its n: first_* and last_* take none, nth_* are
+# drawn with n = 1 (which must equal first_*), 2 and 3. (relationship, extra
+# keys of the appended activity, a tag naming the variant.)
+PICK_VARIANTS = [
+    (r, {}, r) for r in PICKS if RELATIONSHIPS[r][0] != "nth"
+] + [
+    (r, {"nth": n}, f"{r}_{n}")
+    for r in PICKS if RELATIONSHIPS[r][0] == "nth" for n in (1, 2, 3)
+]
 AGGREGATE_RELATIONSHIPS = [
     r for r, (kind, _) in RELATIONSHIPS.items() if kind == "aggregate"]
 KEY = "activity_id"
@@ -89,6 +98,7 @@ def _every_relationship(appended: str, prefix: str) -> list[dict]:
     """Every relationship once: picks of ts and label, counts and a sum."""
     items: list[dict] = []
     for relationship in RELATIONSHIPS:
+        extra = {"nth": 2} if RELATIONSHIPS[relationship][0] == "nth" else {}
         if relationship in PICKS:
             columns = [
                 {"column": "ts", "alias": f"{prefix}_{relationship}_ts"},
@@ -101,7 +111,7 @@ def _every_relationship(appended: str, prefix: str) -> list[dict]:
                  "alias": f"{prefix}_{relationship}_qty"},
             ]
         items.append({"activity": appended, "relationship": relationship,
-                      "columns": columns})
+                      **extra, "columns": columns})
     return items
 
 
@@ -113,17 +123,17 @@ DATASETS: dict[str, dict[str, Any]] = {
         "primary": {"activity": PRIMARY, "selector": "all",
                     "columns": PRIMARY_COLUMNS},
         "append": [
-            *[{"activity": APPENDED, "relationship": relationship,
+            *[{"activity": APPENDED, "relationship": relationship, **extra,
                "columns": ["ts", "activity_id", "label",
-                           {"column": "price", "alias": f"{relationship}_price",
+                           {"column": "price", "alias": f"{tag}_price",
                             "default": -100}]}
-              for relationship in PICKS],
-            *[{"activity": PRIMARY, "relationship": relationship,
-               "columns": [{"column": "ts", "alias": f"self_{relationship}_ts"},
-                           {"column": "activity_id",
-                            "alias": f"self_{relationship}_id"},
-                           {"column": "qty", "alias": f"self_{relationship}_qty"}]}
-              for relationship in PICKS],
+              for relationship, extra, tag in PICK_VARIANTS],
+            *[{"activity": PRIMARY, "relationship": relationship, **extra,
+               "columns": [{"column": "ts", "alias": f"self_{tag}_ts"},
+                           {"column": "activity_id", "alias": f"self_{tag}_id"},
+                           {"column": "qty", "alias": f"self_{tag}_qty"}]}
+              for relationship, extra, tag in PICK_VARIANTS
+              if extra.get("nth", 1) < 3],
         ],
     },
     # Every aggregate relationship with every aggregate function, on typed
@@ -249,7 +259,8 @@ DATASETS: dict[str, dict[str, Any]] = {
                         "filters": [{"column": "label", "operator": "!=",
                                      "value": "c"}]},
             "append": [*_every_relationship(APPENDED, "item"),
-                       *_every_relationship(PRIMARY, "box")],
+                       *(_every_relationship(PRIMARY, "box")
+                         if selector == "all" else [])],
         }
         for selector in ("all", "first", "last", "nth")
     },
@@ -506,7 +517,7 @@ def expected_columns(spec: dict[str, Any]) -> list[str]:
              for c in spec["primary"]["columns"]]
     for appended in spec["append"]:
         names += [output_name(normalize_column(c), appended["relationship"],
-                              appended["activity"])
+                              appended["activity"], appended.get("nth"))
                   for c in appended["columns"]]
     return names
 
@@ -560,6 +571,19 @@ def check_example(warehouse: Warehouse, entities: Sequence[tuple]) -> None:
                         f"at primary row {key[:8]} of entity {entity}: dataset "
                         f"{actual[key][column]!r}, reference {value!r}\n"
                         f"{describe(stream, entity)}")
+    # The warehouse itself: first_* equals nth_* with n = 1, column for column.
+    for row in warehouse.select("fx_ds_picks"):
+        for window in ("ever", "before", "after", "in_between"):
+            first = f"first_{window}_{APPENDED}"
+            nth = f"nth_{window}_1_{APPENDED}"
+            for column in ("ts", "activity_id", "label"):
+                assert same(row[f"{nth}_{column}"], row[f"{first}_{column}"]), \
+                    (row[KEY], window, column)
+            for prefix in ("", "self_"):
+                assert same(row[f"{prefix}nth_{window}_1_price" if not prefix
+                                else f"self_nth_{window}_1_id"],
+                            row[f"{prefix}first_{window}_price" if not prefix
+                                else f"self_first_{window}_id"]), (row[KEY], window)
     # One mismatch per dataset column, with the entity's stream.
     assert not problems, f"{sum(map(len, problems.values()))} mismatches:\n" + \
         "\n".join(f"{where} ({len(found)}x), first {found[0]}"
@@ -636,8 +660,9 @@ def test_reference_follows_the_equal_timestamp_rules() -> None:
         _row("a", "a5", T2, qty=None),
     ]
     append = [
-        {"activity": "a", "relationship": r, "columns": [
-            {"column": "activity_id", "alias": r}]} for r in PICKS
+        {"activity": "a", "relationship": r, **extra, "columns": [
+            {"column": "activity_id", "alias": tag}]}
+        for r, extra, tag in PICK_VARIANTS
     ] + [
         {"activity": "a", "relationship": r, "columns": [
             {"aggregate": "count", "alias": f"{r}_n"},
@@ -676,6 +701,19 @@ def test_reference_follows_the_equal_timestamp_rules() -> None:
     # p3's window (T2, open) is empty; a4, a5 at T2 are not after p3.
     assert p3["aggregate_in_between_n"] == 0 and p3["first_after"] is None
     assert p3["aggregate_all_n"] == 5 and p3["aggregate_all_qty"] == 11
+    # nth counts from the start of its window: the n-th of all rows, of the
+    # rows before, of the rows after, of the rows in between; null beyond.
+    assert (p1["nth_ever_1"], p1["nth_ever_2"], p1["nth_ever_3"]) == ("a1", "a2", "a3")
+    assert (p3["nth_before_1"], p3["nth_before_2"], p3["nth_before_3"]) \
+        == ("a1", "a2", "a3")
+    assert (p1["nth_before_1"], p1["nth_before_2"]) == ("a1", None)
+    assert (p1["nth_after_1"], p1["nth_after_2"], p1["nth_after_3"]) \
+        == ("a4", "a5", None)
+    assert (p2["nth_in_between_1"], p2["nth_in_between_2"]) == ("a4", "a5")
+    assert p1["nth_in_between_1"] is None and p3["nth_after_1"] is None
+    for row in rows:
+        for window in ("ever", "before", "after", "in_between"):
+            assert row[f"nth_{window}_1"] == row[f"first_{window}"]
     # The primary activity appended to itself: strict, never the row itself.
     assert p1["self_before"] is None and p1["self_after"] == "p3"
     assert p2["self_before"] is None and p3["self_before"] == "p2"

@@ -5,14 +5,14 @@
       'primary': {'activity', 'selector', 'nth', 'columns', 'filters'},
       'sets': [{'index', 'activity', 'filters', 'values': {column: value}}],
       'outputs': [{'alias', 'set', 'relationship', 'window', 'kind',
-                   'pick', 'aggregate', 'column', 'type', 'default',
+                   'pick', 'nth', 'aggregate', 'column', 'type', 'default',
                    'index', 'pick_group'}],
     }
     where a column/value is {'column', 'source': 'stream' | 'feature',
     'type'}. Appended activities with the same activity and filters share a
     set, so the stream's rows are read once per set. Picks of columns other
-    than ts with the same set and relationship share a `pick_group` (they
-    read the same row, joined back once).
+    than ts (and nth picks of any column) with the same set, relationship
+    and n share a `pick_group` (they read the same row, joined back once).
 
     Every error names the model, the argument and the allowed values.
 -#}
@@ -43,8 +43,7 @@
             ~ "'; allowed values: " ~ selectors | join(', ') ~ ".") }}
     {%- endif -%}
     {%- set nth = primary.get('nth') -%}
-    {%- if selector == 'nth' and (nth is not number or nth is sameas true
-        or nth is sameas false or nth != nth | int or nth < 1) -%}
+    {%- if selector == 'nth' and not activity_schema._dataset_is_whole(nth) -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument 'primary.nth' is '" ~ nth ~ "'; allowed"
             ~ " values: a whole number of at least 1 (with selector"
@@ -84,11 +83,11 @@
             {{ exceptions.raise_compiler_error(
                 where ~ ": argument '" ~ prefix ~ "' must be a mapping with"
                 ~ " keys activity, relationship, columns (and optional"
-                ~ " filters).") }}
+                ~ " nth, filters).") }}
         {%- endif -%}
         {%- do activity_schema._dataset_check_keys(
             where, prefix, item,
-            ['activity', 'relationship', 'columns', 'filters']) -%}
+            ['activity', 'relationship', 'nth', 'columns', 'filters']) -%}
         {%- set declaration = activity_schema._dataset_activity(
             where, prefix ~ '.activity', item.get('activity')) -%}
         {%- set relationship = item.get('relationship') -%}
@@ -99,6 +98,23 @@
                 ~ relationships.keys() | join(', ') ~ ".") }}
         {%- endif -%}
         {%- set rule = relationships[relationship] -%}
+        {%- set pick_nth = item.get('nth') -%}
+        {%- if rule.get('pick') == 'nth'
+            and not activity_schema._dataset_is_whole(pick_nth) -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ prefix ~ ".nth' is '" ~ pick_nth
+                ~ "'; allowed values: a whole number of at least 1 (required"
+                ~ " with relationship '" ~ relationship ~ "').") }}
+        {%- endif -%}
+        {%- if rule.get('pick') != 'nth' and pick_nth is not none -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ prefix ~ ".nth' is set, but"
+                ~ " relationship '" ~ relationship ~ "' takes no n; allowed"
+                ~ " relationships with nth: nth_ever, nth_before, nth_after,"
+                ~ " nth_in_between.") }}
+        {%- endif -%}
+        {%- set relationship_name = relationship
+            ~ ('_' ~ pick_nth if rule.get('pick') == 'nth' else '') -%}
         {%- set filters = activity_schema._dataset_filters(
             where, prefix ~ '.filters', item.get('filters', []),
             declaration) -%}
@@ -122,7 +138,8 @@
             {%- set argument = prefix ~ '.columns[' ~ loop.index0 ~ ']' -%}
             {%- set column = activity_schema._dataset_column(
                 where, argument, column_item, declaration, rule.kind,
-                relationship ~ '_' ~ declaration.activity, relationship) -%}
+                relationship_name ~ '_' ~ declaration.activity,
+                relationship) -%}
             {%- do activity_schema._dataset_claim_alias(
                 where, argument, column.alias, aliases) -%}
             {%- if column.column is not none -%}
@@ -135,13 +152,15 @@
                 'window': rule.window,
                 'kind': rule.kind,
                 'pick': rule.get('pick'),
+                'nth': pick_nth,
                 'aggregate': column.aggregate,
                 'column': column.column,
                 'type': column.type,
                 'default': column.default,
                 'index': outputs | length + 1,
-                'pick_group': appended_set['index'] ~ '_' ~ relationship
-                    if rule.kind == 'pick' and column.column != 'ts'
+                'pick_group': appended_set['index'] ~ '_' ~ relationship_name
+                    if rule.kind == 'pick' and (column.column != 'ts'
+                        or rule.pick == 'nth')
                     else none,
             }) -%}
         {%- endfor -%}
@@ -365,6 +384,14 @@
         }) -%}
     {%- endfor -%}
     {{ return(normalized) }}
+{%- endmacro %}
+
+
+{#- Whether a value is a whole number of at least 1 (not a boolean). -#}
+{% macro _dataset_is_whole(value) -%}
+    {{ return(value is number and value is not sameas true
+        and value is not sameas false and value == value | int
+        and value >= 1) }}
 {%- endmacro %}
 
 

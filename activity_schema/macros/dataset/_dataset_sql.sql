@@ -19,8 +19,9 @@
       max ts of its frame; a pick of another column keeps the rank of the
       picked row, computed from counts (the last row before a primary row
       is the set's row ranked by the number of the set's rows before it,
-      and so on), and `_s<i>__seq` ranks the set's rows by (ts,
-      activity_id); a count_distinct counts the values whose first (before,
+      and so on; the n-th row before it is rank n, the n-th after it the
+      total less the rows after plus n), and `_s<i>__seq` ranks the set's
+      rows by (ts, activity_id); a count_distinct counts the values whose first (before,
       ever) or last (after) row of the set is in the frame (`ranked`, only
       when there is one). `_bucket` is a primary row's occurrence k, or for
       an appended row the number of primary rows strictly earlier: k
@@ -29,11 +30,12 @@
     - `in_between`, only with in-between relationships: the primary rows and
       the rows of in-between sets, windowed by (entity, bucket), one
       partition per primary row; a count_distinct there counts the first row
-      of every value in the bucket (`bucketed`).
-    - picks of columns other than ts join the picked row back on
-      (entity, set, rank), an equi-join on a unique key, once per set and
-      relationship (`pick_<set>_<relationship>`), however many columns
-      they read from that row.
+      of every value in the bucket (`bucketed`). A bucket's rows of a set
+      have consecutive ranks, so its n-th row is its least rank plus n - 1.
+    - picks of columns other than ts, and nth picks of any column, join the
+      picked row back on (entity, set, rank), an equi-join on a unique key,
+      once per set, relationship and n (`pick_<set>_<relationship>[_<n>]`),
+      however many columns they read from that row.
     - `final`: counts over no rows are 0; other outputs over no rows are
       null or their default (see `_dataset_output_expression`).
 -#}
@@ -204,9 +206,19 @@ in_between as (
     select
         *
         {%- for group in pick_groups if group.window == 'in_between' %},
-        {{ 'min' if group.pick == 'first' else 'max' }}(
-            case when _kind = {{ group.set }} then _s{{ group.set }}__seq end
-        ) over ({{ frames.in_between }}) as _r_{{ group.pick_group }}
+        {%- set seq = 'case when _kind = ' ~ group.set ~ ' then _s'
+            ~ group.set ~ '__seq end' %}
+        {%- if group.pick == 'nth' %}
+        case
+            when count({{ seq }}) over ({{ frames.in_between }})
+                >= {{ group.nth }}
+                then min({{ seq }}) over ({{ frames.in_between }})
+                + {{ group.nth - 1 }}
+        end as _r_{{ group.pick_group }}
+        {%- else %}
+        {{ 'min' if group.pick == 'first' else 'max' }}({{ seq }})
+            over ({{ frames.in_between }}) as _r_{{ group.pick_group }}
+        {%- endif %}
         {%- endfor %}
         {%- for output in between_outputs if output.pick_group is none %},
         {{ activity_schema._dataset_window_expression(output, frames) }}
@@ -270,14 +282,21 @@ select * from final
     The rank (by ts, activity_id, among the set's rows) of the row a pick
     of a column other than ts reads, at a primary row, from counts of the
     set's rows: the set's rows before a primary row are its first ones, the
-    rows after it its last ones. Null when the window holds no row.
+    rows after it its last ones, so the n-th row of a window is rank n
+    (ever, before) or the total less the rows after plus n (after). Null
+    when the window holds no row (fewer than n rows for nth).
 -#}
 {% macro _dataset_pick_rank(group, frames) -%}
     {%- set counted = 'count(case when _kind = ' ~ group.set ~ ' then 1 end)'
         ~ ' over (' -%}
     {%- set total = counted ~ frames.ever ~ ')' -%}
     {%- set in_window = counted ~ frames[group.window] ~ ')' -%}
-    {%- if group.window == 'after' and group.pick == 'first' -%}
+    {%- if group.pick == 'nth' and group.window == 'after' -%}
+        case when {{ in_window }} >= {{ group.nth }}
+            then {{ total }} - {{ in_window }} + {{ group.nth }} end
+    {%- elif group.pick == 'nth' -%}
+        case when {{ in_window }} >= {{ group.nth }} then {{ group.nth }} end
+    {%- elif group.window == 'after' and group.pick == 'first' -%}
         case when {{ in_window }} > 0
             then {{ total }} - {{ in_window }} + 1 end
     {%- elif group.window == 'after' -%}

@@ -16,8 +16,11 @@
         'activity': name,
         'relationship': first_ever | last_ever | first_before | last_before
             | first_after | last_after | first_in_between | last_in_between
+            | nth_ever | nth_before | nth_after | nth_in_between
             | aggregate_before | aggregate_after | aggregate_in_between
             | aggregate_all,
+        'nth': n (required with nth_*: the n-th row of the window, counted
+            from its start; nth 1 is first),
         'columns': [column, ...],
         'filters': [filter, ...],   -- optional
     }
@@ -45,7 +48,9 @@
     Output names: primary columns keep their names; appended ones
     are '<relationship>_<activity>_<column>' for picks and
     '<relationship>_<activity>_<aggregate>[_<column>]' for aggregates,
-    unless an alias is given. Names must be unique (case insensitive).
+    unless an alias is given; an nth relationship is followed by its n
+    ('nth_after_2_placed_order_ts'). Names must be unique (case
+    insensitive).
 
     Wrong arguments (an unknown activity, feature, relationship, aggregate,
     selector or key, an aggregate on a pick relationship, a duplicate output

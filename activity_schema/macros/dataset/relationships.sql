@@ -1,7 +1,10 @@
 {#-
     dataset_relationships() -> {relationship: {'kind': 'pick' | 'aggregate',
-    'window': 'ever' | 'before' | 'after' | 'in_between'}} for every
-    relationship an appended activity can have.
+    'window': 'ever' | 'before' | 'after' | 'in_between', 'pick': 'first' |
+    'last' | 'nth' (picks only)}} for every relationship an appended
+    activity can have; an nth pick takes the n-th row of its window,
+    counted from the window's start, with n given as the appended
+    activity's 'nth'.
     dataset_aggregates() -> the aggregate functions an aggregate
     relationship accepts.
     dataset_filter_operators() -> the operators a filter accepts.
@@ -18,6 +21,11 @@
             'kind': 'pick', 'window': 'in_between', 'pick': 'first'},
         'last_in_between': {
             'kind': 'pick', 'window': 'in_between', 'pick': 'last'},
+        'nth_ever': {'kind': 'pick', 'window': 'ever', 'pick': 'nth'},
+        'nth_before': {'kind': 'pick', 'window': 'before', 'pick': 'nth'},
+        'nth_after': {'kind': 'pick', 'window': 'after', 'pick': 'nth'},
+        'nth_in_between': {
+            'kind': 'pick', 'window': 'in_between', 'pick': 'nth'},
         'aggregate_before': {'kind': 'aggregate', 'window': 'before'},
         'aggregate_after': {'kind': 'aggregate', 'window': 'after'},
         'aggregate_in_between': {'kind': 'aggregate', 'window': 'in_between'},
