@@ -26,6 +26,11 @@
        recomputed over the partition's whole history; only rows that differ
        from what the stream holds are written.
 
+    Where the warehouse probes for such keys first
+    (`stream_activities_to_recover`: DuckDB), `recovered` reads only the
+    activities that have one: the others have nothing to look up, and their
+    sources are not read in full to find nothing.
+
     Where the warehouse can address a stored row directly
     (`stream_row_locator`: DuckDB's `rowid`), every output row carries
     `_stream_row`, the locator of the stored row it replaces or removes
@@ -48,7 +53,10 @@
     {%- set compared = columns | reject('in', ['activity', 'activity_id'])
         | list -%}
     {%- set locator = activity_schema.stream_row_locator() -%}
-with scoped as (
+    {%- set to_recover = activity_schema.stream_activities_to_recover(plan) -%}
+    {%- set recovering = plan.activities if to_recover is none
+        else plan.activities | selectattr('name', 'in', to_recover) | list -%}
+with scoped as {{ activity_schema.stream_cte_materialized() }}(
     {{ activity_schema._stream_accepted_rows(plan) }}
 ),
 
@@ -118,7 +126,13 @@ missing as (
 ),
 
 recovered as (
-    {%- for activity in plan.activities %}
+    {%- if recovering | length == 0 %}
+    select
+        {{ columns | join(',\n        ') }}
+    from scoped
+    where 1 = 0
+    {%- endif %}
+    {%- for activity in recovering %}
     select
         {%- for column in activity_schema.stream_columns() %}
         source_rows.{{ column }},
@@ -361,4 +375,86 @@ select * from deletes
 
 {% macro duckdb__stream_row_locator() -%}
     {{ return('rowid') }}
+{%- endmacro %}
+
+
+{#-
+    stream_activities_to_recover(plan) -> none, or the names of the
+    activities whose stored rows in scope include a key that the run's
+    scoped rows lack: the only activities whose sources `recovered` must
+    search for those keys.
+
+    None by default: every activity is searched, in the run's select (a
+    join that finds nothing when no key is missing). DuckDB probes first,
+    with one query of the scoped keys against the stream's keys in scope:
+    its join would otherwise compute each source view in full (a staging
+    `distinct` over the whole source) before finding that no key is
+    missing. The probe runs in the model's own transaction, so the run's
+    select sees the same snapshot of the sources and of the stream.
+-#}
+{% macro stream_activities_to_recover(plan) -%}
+    {{ return(adapter.dispatch(
+        'stream_activities_to_recover', 'activity_schema')(plan)) }}
+{%- endmacro %}
+
+{% macro default__stream_activities_to_recover(plan) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro duckdb__stream_activities_to_recover(plan) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set probe -%}
+        with scoped_keys as (
+            {%- for activity in plan.activities %}
+            select
+                cast('{{ activity.name }}' as {{ dbt.type_string() }})
+                    as activity,
+                activity_id
+            from {{ activity.relation }}
+            where
+                _rejection_reason is null
+                and ts <= {{ activity_schema._timestamp_literal(plan.horizon) }}
+                {%- if activity.scope != 'true' %}
+                and {{ activity.scope }}
+                {%- endif %}
+            {{ 'union all' if not loop.last }}
+            {%- endfor %}
+        )
+
+        select stored.activity
+        from (
+            select activity, activity_id
+            from {{ this }}
+            where {{ plan.stored_scope }}
+        ) as stored
+        left join scoped_keys
+            on
+                stored.activity = scoped_keys.activity
+                and stored.activity_id = scoped_keys.activity_id
+        where scoped_keys.activity_id is null
+        group by stored.activity
+    {%- endset -%}
+    {{ return(run_query(probe).columns[0].values() | list) }}
+{%- endmacro %}
+
+
+{#-
+    stream_cte_materialized() -> 'materialized ' where the warehouse
+    inlines a common table expression into each of its uses unless told
+    otherwise and the incremental run's select should read its sources
+    once (DuckDB), else ''.
+-#}
+{% macro stream_cte_materialized() -%}
+    {{ return(adapter.dispatch(
+        'stream_cte_materialized', 'activity_schema')()) }}
+{%- endmacro %}
+
+{% macro default__stream_cte_materialized() -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro duckdb__stream_cte_materialized() -%}
+    {{ return('materialized ') }}
 {%- endmacro %}
