@@ -41,9 +41,18 @@ rows ``a`` of an appended activity (after the appended filters):
   ``activity_repeated_at``;
 - aggregates: ``count`` (rows, or non-null values of a column),
   ``count_distinct`` (distinct non-null values), ``sum``, ``avg``, ``min``,
-  ``max`` (over non-null values, as SQL). A count (either kind) over no rows
-  is 0; the others over no rows are null, or the declared ``default``. The
-  default is for *no rows*: rows whose values are all null still give null.
+  ``max`` (over non-null values, as SQL); ``first_value`` / ``last_value``
+  (the earliest / latest non-null value by ``(ts, activity_id)``);
+  ``listagg`` (the non-null values as text, by ``(ts, activity_id)``, joined
+  by the ``delimiter``, default ``', '``); ``listagg_distinct`` (each
+  non-null value once, sorted by value, then as text and joined);
+  ``count_if`` (the rows whose boolean is true); ``sum_bool`` (the sum of a
+  boolean as 1 / 0 over its non-null values); ``is_null`` (true when no
+  value is non-null) and ``not_null`` (true when some value is non-null).
+  A count (``count``, ``count_distinct``, ``count_if``) over no rows is 0;
+  ``is_null`` is true and ``not_null`` false over no rows; the others over
+  no rows are null, or the declared ``default``. The default is for *no
+  rows*: rows whose values are all null still give null.
 - picks: ``first_*`` / ``last_*`` take the earliest / latest row of the
   window; ``nth_*`` (``'nth': n`` on the appended activity) the n-th row of
   the window counted from its start, so ``first_*`` is ``nth_*`` with n = 1;
@@ -55,6 +64,7 @@ rows ``a`` of an appended activity (after the appended filters):
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -77,7 +87,11 @@ RELATIONSHIPS: dict[str, tuple[str, str]] = {
     "aggregate_in_between": ("aggregate", "in_between"),
     "aggregate_all": ("aggregate", "ever"),
 }
-AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max")
+AGGREGATES = (
+    "count", "count_distinct", "sum", "avg", "min", "max", "first_value",
+    "last_value", "listagg", "listagg_distinct", "count_if", "sum_bool",
+    "is_null", "not_null",
+)
 SELECTORS = ("all", "first", "last", "nth")
 STREAM_COLUMNS = (
     "activity_id", "ts", "customer", "anonymous_customer_id", "activity",
@@ -195,18 +209,45 @@ def output_name(item: Mapping[str, Any], relationship: str | None,
     return f"{prefix}_{item['aggregate']}{suffix}"
 
 
+def as_text(value: Any) -> str:
+    """A value as the warehouse casts it to text: booleans are 'true' and
+    'false', timestamps 'YYYY-MM-DD HH:MM:SS', numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
 def aggregate(function: str, values: list[Any], rows_considered: int,
-              default: Any = None) -> Any:
-    """One aggregate over the values of the considered rows (None = null)."""
+              default: Any = None, delimiter: str = ", ") -> Any:
+    """One aggregate over the values of the considered rows, in (ts,
+    activity_id) order (None = null)."""
     present = [v for v in values if v is not None]
     if function == "count":
         return len(present)
     if function == "count_distinct":
         return len(set(present))
+    if function == "count_if":
+        return sum(1 for v in present if v is True)
+    if function == "is_null":  # no value present (so true over no rows)
+        return not present
+    if function == "not_null":  # some value present (false over no rows)
+        return bool(present)
     if rows_considered == 0:
         return default
     if not present:
         return None
+    if function == "first_value":  # the earliest non-null value
+        return present[0]
+    if function == "last_value":  # the latest non-null value
+        return present[-1]
+    if function == "listagg":  # every non-null value, by (ts, activity_id)
+        return delimiter.join(as_text(v) for v in present)
+    if function == "listagg_distinct":  # each value once, by value
+        return delimiter.join(as_text(v) for v in sorted(set(present)))
+    if function == "sum_bool":  # true counts 1, false 0
+        return sum(1 if v else 0 for v in present)
     if function == "sum":
         return sum(present)
     if function == "avg":
@@ -304,7 +345,8 @@ def compute_dataset(
                         1 if column is None else value_of(a, column) for a in considered
                     ]
                     result[name] = aggregate(
-                        item["aggregate"], values, len(considered), default)
+                        item["aggregate"], values, len(considered), default,
+                        item.get("delimiter", ", "))
                 else:
                     # first = the 1st row of the window, nth = the n-th,
                     # counted from its start; last = its last row.

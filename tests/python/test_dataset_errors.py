@@ -90,7 +90,9 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
         " 'columns': [{'column': 'amount', 'aggregate': 'median'}]}]",
         ["argument 'append[0].columns[0].aggregate' is 'median'",
-         "allowed values: count, count_distinct, sum, avg, min, max."],
+         "allowed values: count, count_distinct, sum, avg, min, max,"
+         " first_value, last_value, listagg, listagg_distinct, count_if,"
+         " sum_bool, is_null, not_null."],
     ),
     "sum_of_a_string_feature": (
         ORDERS,
@@ -147,7 +149,7 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
         " 'columns': [{'column': 'amount', 'agregate': 'sum'}]}]",
         ["argument 'append[0].columns[0]' has the key 'agregate'",
-         "allowed keys: column, alias, aggregate, default."],
+         "allowed keys: column, alias, aggregate, default, delimiter."],
     ),
     "nth_relationship_without_n": (
         ORDERS,
@@ -214,9 +216,70 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ORDERS,
         "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
         " 'columns': [{'aggregate': 'count', 'default': 0}]}]",
-        ["argument 'append[0].columns[0].default' is set on a count",
+        ["argument 'append[0].columns[0].default' is set on a count, which"
+         " has a value over no rows (0)",
          "a default applies to picks and to the aggregates sum, avg, min,"
-         " max."],
+         " max, first_value, last_value, listagg, listagg_distinct,"
+         " sum_bool."],
+    ),
+    "default_on_is_null": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_after',"
+        " 'columns': [{'column': 'amount', 'aggregate': 'is_null',"
+        " 'default': false}]}]",
+        ["argument 'append[0].columns[0].default' is set on a is_null, which"
+         " has a value over no rows (true)"],
+    ),
+    "default_on_count_if": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_after',"
+        " 'columns': [{'column': 'amount', 'aggregate': 'count_if',"
+        " 'default': 1}]}]",
+        ["argument 'append[0].columns[0].default' is set on a count_if"],
+    ),
+    "count_if_of_a_numeric_feature": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'columns': [{'column': 'amount', 'aggregate': 'count_if'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'count_if'",
+         "needs a boolean column; 'amount' is numeric."],
+    ),
+    "sum_bool_of_a_string_feature": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_before',"
+        " 'columns': [{'column': 'payment_method', 'aggregate': 'sum_bool'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'sum_bool'",
+         "needs a boolean column; 'payment_method' is string."],
+    ),
+    "delimiter_without_listagg": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'columns': [{'column': 'amount', 'aggregate': 'max',"
+        " 'delimiter': '|'}]}]",
+        ["argument 'append[0].columns[0].delimiter' is set on max",
+         "only the aggregates listagg, listagg_distinct take a delimiter."],
+    ),
+    "delimiter_on_a_pick": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'last_before',"
+        " 'columns': [{'column': 'amount', 'delimiter': '|'}]}]",
+        ["argument 'append[0].columns[0].delimiter' is set on a column"
+         " without an aggregate"],
+    ),
+    "delimiter_not_a_string": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'columns': [{'column': 'payment_method', 'aggregate': 'listagg',"
+        " 'delimiter': 1}]}]",
+        ["argument 'append[0].columns[0].delimiter' is '1'",
+         "allowed values: a string, such as ', ' (the default)."],
+    ),
+    "listagg_on_a_pick_relationship": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'columns': [{'column': 'payment_method', 'aggregate': 'listagg'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'listagg'",
+         "relationship 'first_after' picks one row"],
     ),
 }
 
@@ -272,7 +335,15 @@ def test_valid_arguments_compile(duckdb_project: DbtProject) -> None:
         " {'activity': 'made_payment', 'relationship': 'nth_after', 'nth': 2,"
         " 'columns': ['ts', 'amount']},"
         " {'activity': 'made_payment', 'relationship': 'nth_after', 'nth': 3,"
-        " 'columns': ['ts', 'amount']}]"
+        " 'columns': ['ts', 'amount']},"
+        " {'activity': 'made_payment', 'relationship': 'aggregate_before',"
+        " 'columns': [{'column': 'payment_method', 'aggregate': 'listagg',"
+        " 'delimiter': ' / ', 'default': ''},"
+        " {'column': 'payment_method', 'aggregate': 'listagg_distinct'},"
+        " {'column': 'amount', 'aggregate': 'first_value', 'default': 0},"
+        " {'column': 'amount', 'aggregate': 'last_value'},"
+        " {'column': 'amount', 'aggregate': 'is_null'},"
+        " {'column': 'amount', 'aggregate': 'not_null'}]}]"
     )
     for selector in ("'all'", "'first'", "'last'", "'nth', 'nth': 2"):
         primary = (

@@ -178,6 +178,37 @@ DATASETS: dict[str, dict[str, Any]] = {
                     "alias": f"{_short(relationship)}_max_flag"},
                    {"column": "activity_id", "aggregate": "count_distinct",
                     "alias": f"{_short(relationship)}_ids"},
+                   {"column": "label", "aggregate": "first_value",
+                    "alias": f"{_short(relationship)}_first_label"},
+                   {"column": "qty", "aggregate": "last_value",
+                    "alias": f"{_short(relationship)}_last_qty"},
+                   {"column": "price", "aggregate": "first_value",
+                    "default": -1, "alias": f"{_short(relationship)}_first_price"},
+                   {"column": "flag", "aggregate": "last_value",
+                    "default": False, "alias": f"{_short(relationship)}_last_flag"},
+                   {"column": "label", "aggregate": "listagg",
+                    "alias": f"{_short(relationship)}_labels_list"},
+                   {"column": "qty", "aggregate": "listagg", "delimiter": "|",
+                    "default": "none", "alias": f"{_short(relationship)}_qty_list"},
+                   {"column": "flag", "aggregate": "listagg", "delimiter": "",
+                    "alias": f"{_short(relationship)}_flag_list"},
+                   {"column": "label", "aggregate": "listagg_distinct",
+                    "alias": f"{_short(relationship)}_label_set"},
+                   {"column": "qty", "aggregate": "listagg_distinct",
+                    "delimiter": " ; ", "default": "-",
+                    "alias": f"{_short(relationship)}_qty_set"},
+                   {"column": "flag", "aggregate": "listagg_distinct",
+                    "alias": f"{_short(relationship)}_flag_set"},
+                   {"column": "flag", "aggregate": "count_if",
+                    "alias": f"{_short(relationship)}_trues"},
+                   {"column": "flag", "aggregate": "sum_bool",
+                    "alias": f"{_short(relationship)}_sum_flag"},
+                   {"column": "flag", "aggregate": "sum_bool", "default": -1,
+                    "alias": f"{_short(relationship)}_sum_flag_or"},
+                   {"column": "label", "aggregate": "is_null",
+                    "alias": f"{_short(relationship)}_no_label"},
+                   {"column": "qty", "aggregate": "not_null",
+                    "alias": f"{_short(relationship)}_some_qty"},
                ]}
               for relationship in AGGREGATE_RELATIONSHIPS],
             *[{"activity": PRIMARY, "relationship": relationship,
@@ -189,6 +220,12 @@ DATASETS: dict[str, dict[str, Any]] = {
                     "alias": f"self_{_short(relationship)}_qty"},
                    {"column": "ts", "aggregate": "max",
                     "alias": f"self_{_short(relationship)}_max_ts"},
+                   {"column": "label", "aggregate": "listagg",
+                    "alias": f"self_{_short(relationship)}_labels_list"},
+                   {"column": "qty", "aggregate": "listagg_distinct",
+                    "alias": f"self_{_short(relationship)}_qty_set"},
+                   {"column": "qty", "aggregate": "first_value",
+                    "alias": f"self_{_short(relationship)}_first_qty"},
                ]}
               for relationship in AGGREGATE_RELATIONSHIPS],
         ],
@@ -763,3 +800,65 @@ def test_reference_selectors_filters_and_defaults() -> None:
     # null (the default is for no rows, not for null values).
     assert rows == [{"entity": "c1", "activity_id": "p2", "n": 1, "qtys": 0,
                      "top": None}]
+
+
+def test_reference_value_list_and_boolean_aggregates() -> None:
+    """The aggregates of the wider set, by hand: nulls skipped by
+    first_value / last_value / listagg, listagg_distinct sorted by value,
+    booleans counted, and what each gives over no rows."""
+    stream = [
+        _row("p", "p1", T1), _row("p", "p2", T2),
+        _row("a", "a1", T0, label=None, qty=3, flag=None),
+        _row("a", "a2", T0, label="b", qty=None, flag=True),
+        _row("a", "a3", T1, label="a", qty=3, flag=False),
+        _row("a", "a4", T1, label="b", qty=-2, flag=True),
+    ]
+    aggregates = [
+        {"column": "label", "aggregate": "first_value", "alias": "first"},
+        {"column": "label", "aggregate": "last_value", "alias": "last",
+         "default": "-"},
+        {"column": "label", "aggregate": "listagg", "alias": "labels"},
+        {"column": "qty", "aggregate": "listagg", "delimiter": "|",
+         "alias": "qtys"},
+        {"column": "qty", "aggregate": "listagg_distinct", "alias": "qty_set"},
+        {"column": "label", "aggregate": "listagg_distinct", "delimiter": "/",
+         "alias": "label_set", "default": "none"},
+        {"column": "flag", "aggregate": "count_if", "alias": "trues"},
+        {"column": "flag", "aggregate": "sum_bool", "alias": "flag_sum"},
+        {"column": "label", "aggregate": "is_null", "alias": "no_label"},
+        {"column": "label", "aggregate": "not_null", "alias": "some_label"},
+    ]
+    rows = compute_dataset(
+        stream, {"activity": "p", "columns": ["activity_id"]},
+        [{"activity": "a", "relationship": "aggregate_after",
+          "columns": aggregates}])
+    p1, p2 = rows
+    # p1 at T1: no row after it (a3, a4 are tied with it).
+    assert p1 == {"activity_id": "p1", "first": None, "last": "-",
+                  "labels": None, "qtys": None, "qty_set": None,
+                  "label_set": "none", "trues": 0, "flag_sum": None,
+                  "no_label": True, "some_label": False}
+    rows = compute_dataset(
+        stream, {"activity": "p", "columns": ["activity_id"]},
+        [{"activity": "a", "relationship": "aggregate_before",
+          "columns": aggregates}])
+    p1, p2 = rows
+    # Before p1: a1, a2 (by activity_id at T0). a1's label is null.
+    assert p1 == {"activity_id": "p1", "first": "b", "last": "b",
+                  "labels": "b", "qtys": "3", "qty_set": "3",
+                  "label_set": "b", "trues": 1, "flag_sum": 1,
+                  "no_label": False, "some_label": True}
+    # Before p2: a1..a4; -2 sorts before 3 as a number.
+    assert p2 == {"activity_id": "p2", "first": "b", "last": "b",
+                  "labels": "b, a, b", "qtys": "3|3|-2", "qty_set": "-2, 3",
+                  "label_set": "a/b", "trues": 2, "flag_sum": 2,
+                  "no_label": False, "some_label": True}
+    # Rows whose values are all null: null, not the default; is_null true.
+    only_nulls = [_row("p", "p1", T1), _row("a", "a1", T0, label=None)]
+    [row] = compute_dataset(
+        only_nulls, {"activity": "p", "columns": ["activity_id"]},
+        [{"activity": "a", "relationship": "aggregate_before",
+          "columns": aggregates}])
+    assert row["last"] is None and row["label_set"] is None
+    assert row["no_label"] is True and row["some_label"] is False
+    assert row["trues"] == 0 and row["flag_sum"] is None

@@ -5,14 +5,17 @@
       'primary': {'activity', 'selector', 'nth', 'columns', 'filters'},
       'sets': [{'index', 'activity', 'filters', 'values': {column: value}}],
       'outputs': [{'alias', 'set', 'relationship', 'window', 'kind',
-                   'pick', 'nth', 'aggregate', 'column', 'type', 'default',
-                   'index', 'pick_group'}],
+                   'pick', 'nth', 'non_null', 'aggregate', 'column', 'type',
+                   'output_type', 'default', 'delimiter', 'index',
+                   'pick_group'}],
     }
     where a column/value is {'column', 'source': 'stream' | 'feature',
     'type'}. Appended activities with the same activity and filters share a
     set, so the stream's rows are read once per set. Picks of columns other
     than ts (and nth picks of any column) with the same set, relationship
     and n share a `pick_group` (they read the same row, joined back once).
+    A first_value or last_value has a pick_group of its own (`non_null`:
+    the first or last row of the window whose value is not null).
 
     Every error names the model, the argument and the allowed values.
 -#}
@@ -145,23 +148,38 @@
             {%- if column.column is not none -%}
                 {%- do appended_set['values'].update({column.column: column}) -%}
             {%- endif -%}
+            {#- A first_value or last_value reads the first or last row of
+                its window whose value is not null: a pick of its own. -#}
+            {%- set value_pick = {'first_value': 'first',
+                'last_value': 'last'}.get(column.aggregate) -%}
+            {%- if value_pick -%}
+                {%- set pick_group = appended_set['index'] ~ '_'
+                    ~ relationship ~ '_' ~ column.aggregate ~ '_'
+                    ~ column.column -%}
+            {%- elif rule.kind == 'pick' and (column.column != 'ts'
+                or rule.pick == 'nth') -%}
+                {%- set pick_group = appended_set['index'] ~ '_'
+                    ~ relationship_name -%}
+            {%- else -%}
+                {%- set pick_group = none -%}
+            {%- endif -%}
             {%- do outputs.append({
                 'alias': column.alias,
                 'set': appended_set['index'],
                 'relationship': relationship,
                 'window': rule.window,
                 'kind': rule.kind,
-                'pick': rule.get('pick'),
+                'pick': value_pick or rule.get('pick'),
                 'nth': pick_nth,
+                'non_null': value_pick is not none,
                 'aggregate': column.aggregate,
                 'column': column.column,
                 'type': column.type,
+                'output_type': column.output_type,
                 'default': column.default,
+                'delimiter': column.delimiter,
                 'index': outputs | length + 1,
-                'pick_group': appended_set['index'] ~ '_' ~ relationship_name
-                    if rule.kind == 'pick' and (column.column != 'ts'
-                        or rule.pick == 'nth')
-                    else none,
+                'pick_group': pick_group,
             }) -%}
         {%- endfor -%}
     {%- endfor -%}
@@ -224,10 +242,11 @@
     {%- if item is not mapping -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ "' must be a column name or a"
-            ~ " mapping with keys column, alias, aggregate, default.") }}
+            ~ " mapping with keys column, alias, aggregate, default,"
+            ~ " delimiter.") }}
     {%- endif -%}
     {%- do activity_schema._dataset_check_keys(where, argument, item,
-        ['column', 'alias', 'aggregate', 'default']) -%}
+        ['column', 'alias', 'aggregate', 'default', 'delimiter']) -%}
     {%- set aggregates = activity_schema.dataset_aggregates() -%}
     {%- set aggregate = item.get('aggregate') -%}
     {%- set column = item.get('column') -%}
@@ -256,12 +275,30 @@
             ~ aggregate ~ "'; allowed values: " ~ aggregates | join(', ')
             ~ ".") }}
     {%- endif -%}
-    {%- if aggregate in ['count', 'count_distinct']
-        and item.get('default') is not none -%}
+    {%- if aggregate in ['count', 'count_distinct', 'count_if', 'is_null',
+        'not_null'] and item.get('default') is not none -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": argument '" ~ argument ~ ".default' is set on a "
-            ~ aggregate ~ ", which is 0 over no rows; a default applies to"
-            ~ " picks and to the aggregates sum, avg, min, max.") }}
+            ~ aggregate ~ ", which has a value over no rows ("
+            ~ ('true' if aggregate == 'is_null' else 'false'
+               if aggregate == 'not_null' else '0')
+            ~ "); a default applies to picks and to the aggregates sum, avg,"
+            ~ " min, max, first_value, last_value, listagg,"
+            ~ " listagg_distinct, sum_bool.") }}
+    {%- endif -%}
+    {%- set delimiter = item.get('delimiter') -%}
+    {%- if delimiter is not none and aggregate not in ['listagg',
+        'listagg_distinct'] -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".delimiter' is set on "
+            ~ (aggregate ~ '' if aggregate else 'a column without an aggregate')
+            ~ "; only the"
+            ~ " aggregates listagg, listagg_distinct take a delimiter.") }}
+    {%- endif -%}
+    {%- if delimiter is not none and delimiter is not string -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".delimiter' is '" ~ delimiter
+            ~ "'; allowed values: a string, such as ', ' (the default).") }}
     {%- endif -%}
     {%- if column is none and aggregate != 'count' -%}
         {{ exceptions.raise_compiler_error(
@@ -297,6 +334,24 @@
             ~ "', which needs a numeric column; '" ~ column ~ "' is "
             ~ type ~ ".") }}
     {%- endif -%}
+    {%- if aggregate in ['count_if', 'sum_bool'] and type is not none
+        and type != 'boolean' -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ ".aggregate' is '" ~ aggregate
+            ~ "', which needs a boolean column; '" ~ column ~ "' is "
+            ~ type ~ ".") }}
+    {%- endif -%}
+    {#- The type of the output's value. -#}
+    {%- if aggregate in ['listagg', 'listagg_distinct'] -%}
+        {%- set output_type = 'string' -%}
+    {%- elif aggregate in ['count', 'count_distinct', 'count_if',
+        'sum_bool'] -%}
+        {%- set output_type = 'bigint' -%}
+    {%- elif aggregate in ['is_null', 'not_null'] -%}
+        {%- set output_type = 'boolean' -%}
+    {%- else -%}
+        {%- set output_type = type -%}
+    {%- endif -%}
     {%- if item.get('alias') -%}
         {%- set alias = item.get('alias') -%}
     {%- elif alias_prefix is none -%}
@@ -314,6 +369,8 @@
         'aggregate': aggregate,
         'alias': alias,
         'default': item.get('default'),
+        'delimiter': delimiter if delimiter is not none else ', ',
+        'output_type': output_type,
     }) }}
 {%- endmacro %}
 

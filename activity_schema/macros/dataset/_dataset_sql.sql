@@ -44,7 +44,8 @@
     {%- set frames = activity_schema._dataset_frames() -%}
     {%- set distinct_values = [] -%}
     {%- set between_distinct_values = [] -%}
-    {%- for output in spec.outputs if output.aggregate == 'count_distinct' -%}
+    {%- for output in spec.outputs
+        if output.aggregate in ['count_distinct', 'listagg_distinct'] -%}
         {%- set target = between_distinct_values
             if output.window == 'in_between' else distinct_values -%}
         {%- if (output.set, output.column) not in target -%}
@@ -59,6 +60,11 @@
         {%- endif -%}
     {%- endfor -%}
     {%- set ranked_sets = pick_groups | map(attribute='set') | unique | list -%}
+    {#- A first_value or last_value ranks the set's rows before the window
+        pass (`_kind_seq`), since its rank is a window aggregate of ranks. -#}
+    {%- set early_seq = pick_groups | selectattr('non_null') | list
+        | length > 0 -%}
+    {%- set needs_ranked = distinct_values or early_seq -%}
     {%- set in_between_sets = spec.outputs
         | selectattr('window', 'equalto', 'in_between')
         | map(attribute='set') | unique | list -%}
@@ -66,6 +72,8 @@
         | rejectattr('window', 'equalto', 'in_between') | list -%}
     {%- set between_outputs = spec.outputs
         | selectattr('window', 'equalto', 'in_between') | list -%}
+    {%- set listagg_outputs = spec.outputs
+        | selectattr('aggregate', 'equalto', 'listagg') | list -%}
     {#- The primary filters apply before the selector: with filters, a
         primary row's rank among the rows that pass them replaces the
         stream's occurrence. -#}
@@ -127,12 +135,17 @@ with unified as (
         {%- endif %}
 
 ),
-{%- if distinct_values %}
+{%- if needs_ranked %}
 
 ranked as (
 
     select
         *
+        {%- if early_seq %},
+        row_number() over (
+            partition by _entity, _kind order by ts, activity_id
+        ) as _kind_seq
+        {%- endif %}
         {%- for set_index, column in distinct_values %},
         row_number() over (
             partition by _entity, _kind, _s{{ set_index }}__{{ column }}
@@ -153,8 +166,12 @@ windowed as (
     select
         *
         {%- for set_index in ranked_sets %},
+        {%- if early_seq %}
+        _kind_seq as _s{{ set_index }}__seq
+        {%- else %}
         count(case when _kind = {{ set_index }} then 1 end)
             over ({{ frames.rank }}) as _s{{ set_index }}__seq
+        {%- endif %}
         {%- endfor %}
         {%- if primary.filters %},
         {{ primary_rank }} as _primary_rank
@@ -173,15 +190,27 @@ windowed as (
         {{ activity_schema._dataset_pick_rank(group, frames) }}
             as _r_{{ group.pick_group }}
         {%- endfor %}
-        {%- for output in windowed_outputs if output.pick_group is none %},
+        {%- for output in windowed_outputs %}
+        {%- if output.pick_group is none %},
         {{ activity_schema._dataset_window_expression(output, frames) }}
             over ({{ frames[output.window] }}) as _o{{ output.index }}
+        {%- endif %}
+        {%- if output.aggregate == 'listagg' and output.window == 'after' %},
+        {{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames.ever }}) as _e{{ output.index }}
+        {%- endif %}
         {%- if activity_schema._dataset_needs_row_count(output) %},
         count(case when _kind = {{ output.set }} then 1 end)
             over ({{ frames[output.window] }}) as _n{{ output.index }}
         {%- endif %}
         {%- endfor %}
-    from {{ 'ranked' if distinct_values else 'unified' }}
+        {%- for output in between_outputs if output.aggregate == 'listagg' %},
+        coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames.ever }}), 0)
+        - coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames.after }}), 0) as _a{{ output.index }}
+        {%- endfor %}
+    from {{ 'ranked' if needs_ranked else 'unified' }}
 
 ),
 {%- if in_between_sets %}
@@ -206,8 +235,10 @@ in_between as (
     select
         *
         {%- for group in pick_groups if group.window == 'in_between' %},
-        {%- set seq = 'case when _kind = ' ~ group.set ~ ' then _s'
-            ~ group.set ~ '__seq end' %}
+        {%- set seq = 'case when _kind = ' ~ group.set
+            ~ (' and _s' ~ group.set ~ '__' ~ group.column ~ ' is not null'
+               if group.non_null else '')
+            ~ ' then _s' ~ group.set ~ '__seq end' %}
         {%- if group.pick == 'nth' %}
         case
             when count({{ seq }}) over ({{ frames.in_between }})
@@ -220,15 +251,38 @@ in_between as (
             over ({{ frames.in_between }}) as _r_{{ group.pick_group }}
         {%- endif %}
         {%- endfor %}
-        {%- for output in between_outputs if output.pick_group is none %},
+        {%- for output in between_outputs %}
+        {%- if output.pick_group is none %},
         {{ activity_schema._dataset_window_expression(output, frames) }}
             over ({{ frames.in_between }}) as _o{{ output.index }}
+        {%- endif %}
         {%- if activity_schema._dataset_needs_row_count(output) %},
         count(case when _kind = {{ output.set }} then 1 end)
             over ({{ frames.in_between }}) as _n{{ output.index }}
         {%- endif %}
         {%- endfor %}
     from bucketed
+
+),
+{%- endif %}
+
+{%- if listagg_outputs %}
+
+lists as (
+
+    select
+        _entity
+        {%- for output in listagg_outputs %},
+        {{ activity_schema._dataset_ordered_listagg(
+            'case when _kind = ' ~ output.set ~ ' then cast(_s' ~ output.set
+            ~ '__' ~ output.column ~ ' as '
+            ~ activity_schema.feature_sql_type('string') ~ ') end',
+            output.delimiter) }} as _l{{ output.index }}
+        {%- endfor %}
+    from unified
+    where _kind in ({{ listagg_outputs | map(attribute='set') | unique
+        | join(', ') }})
+    group by _entity
 
 ),
 {%- endif %}
@@ -271,6 +325,10 @@ final as (
             and {{ picked }}._s{{ group.set }}__seq
             = primary_rows._r_{{ group.pick_group }}
     {%- endfor %}
+    {%- if listagg_outputs %}
+    left join lists
+        on primary_rows._entity = lists._entity
+    {%- endif %}
 
 )
 
@@ -291,7 +349,13 @@ select * from final
         ~ ' over (' -%}
     {%- set total = counted ~ frames.ever ~ ')' -%}
     {%- set in_window = counted ~ frames[group.window] ~ ')' -%}
-    {%- if group.pick == 'nth' and group.window == 'after' -%}
+    {%- if group.non_null -%}
+        {{ 'min' if group.pick == 'first' else 'max' }}(case
+            when _kind = {{ group.set }}
+                and _s{{ group.set }}__{{ group.column }} is not null
+                then _kind_seq
+        end) over ({{ frames[group.window] }})
+    {%- elif group.pick == 'nth' and group.window == 'after' -%}
         case when {{ in_window }} >= {{ group.nth }}
             then {{ total }} - {{ in_window }} + {{ group.nth }} end
     {%- elif group.pick == 'nth' -%}
@@ -391,15 +455,36 @@ select * from final
     {%- elif output.aggregate == 'count' -%}
         count(case when {{ in_set }} then
             {{- ' _one' if output.column is none else ' ' ~ value }} end)
-    {%- elif output.aggregate == 'count_distinct' -%}
+    {%- elif output.aggregate in ['count_distinct', 'listagg_distinct'] -%}
+        {#- Each value once: at its first row of the set (ever, before),
+            its last (after) or its first in the bucket (in between). -#}
         {%- set rank = value ~ {
             'after': '__last_rank',
             'in_between': '__bucket_first_rank',
         }.get(output.window, '__first_rank') -%}
+        {%- set once = in_set ~ ' and ' ~ value ~ ' is not null and '
+            ~ rank ~ ' = 1' -%}
+        {%- if output.aggregate == 'count_distinct' -%}
+            sum(case when {{ once }} then 1 else 0 end)
+        {%- else -%}
+            {{ activity_schema._dataset_collect(value, once) }}
+        {%- endif -%}
+    {%- elif output.aggregate == 'count_if' -%}
+        count(case when {{ in_set }} and {{ value }} then 1 end)
+    {%- elif output.aggregate == 'sum_bool' -%}
         sum(case
-            when {{ in_set }} and {{ value }} is not null and {{ rank }} = 1
-                then 1
-            else 0
+            when {{ in_set }} and {{ value }} then 1
+            when {{ in_set }} and not {{ value }} then 0
+        end)
+    {%- elif output.aggregate in ['is_null', 'not_null'] -%}
+        count(case when {{ in_set }} then {{ value }} end)
+    {%- elif output.aggregate == 'listagg' -%}
+        {#- The length of the window's text with a delimiter after each
+            value: the text is cut out of the entity's whole list. -#}
+        sum(case when {{ in_set }} and {{ value }} is not null
+            then length(cast({{ value }} as
+                {{ activity_schema.feature_sql_type('string') }}))
+            + {{ output.delimiter | length }}
         end)
     {%- else -%}
         {{ activity_schema._dataset_aggregate_function(output) }}(
@@ -423,29 +508,42 @@ select * from final
 
 
 {#-
-    Whether an output needs the count of rows in its window: a sum, avg, min
-    or max with a default (the default is for no rows, not for null values).
+    Whether an output needs the count of rows in its window: an aggregate
+    other than the counts and is_null / not_null, with a default (the
+    default is for no rows, not for null values).
 -#}
 {% macro _dataset_needs_row_count(output) -%}
     {{ return(output.kind == 'aggregate'
-        and output.aggregate not in ['count', 'count_distinct']
+        and output.aggregate not in ['count', 'count_distinct', 'count_if',
+            'is_null', 'not_null']
         and output.default is not none) }}
 {%- endmacro %}
 
 
 {#-
     The final SQL of an appended output, in `final`:
-    - a pick of ts is the window's min or max ts; a pick of another column
-      comes from the picked row, joined back as `pick_<group>`;
-    - a count (of rows, values or distinct values) over no rows is 0;
+    - a pick of ts is the window's min or max ts; a pick of another column,
+      an nth pick, a first_value or a last_value comes from the picked row,
+      joined back as `pick_<group>`;
+    - a count (of rows, values, distinct values or true values) over no
+      rows is 0; is_null and not_null compare the count of values with 0;
+    - a listagg is cut out of the entity's whole list (`lists`): the text
+      of the window's values starts after the text of the values before the
+      window and is as long as the window's text (`_o`, counting a
+      delimiter after every value) less one delimiter;
+    - a listagg_distinct renders the window's collected values;
     - any other output over no rows is null, or its default. "No rows" is
       a null picked ts or rank, or a zero row count in the window; a pick
       or aggregate of null values stays null.
 -#}
 {% macro _dataset_output_expression(output) -%}
     {%- set computed = 'primary_rows._o' ~ output.index -%}
-    {%- if output.aggregate in ['count', 'count_distinct'] -%}
+    {%- if output.aggregate in ['count', 'count_distinct', 'count_if'] -%}
         {{ return('coalesce(' ~ computed ~ ', 0)') }}
+    {%- elif output.aggregate == 'is_null' -%}
+        {{ return('coalesce(' ~ computed ~ ', 0) = 0') }}
+    {%- elif output.aggregate == 'not_null' -%}
+        {{ return('coalesce(' ~ computed ~ ', 0) > 0') }}
     {%- endif -%}
     {%- if output.pick_group is not none -%}
         {%- set value = 'pick_' ~ output.pick_group ~ '._s' ~ output.set
@@ -455,18 +553,127 @@ select * from final
     {%- elif output.kind == 'pick' -%}
         {%- set value = computed -%}
         {%- set found = computed ~ ' is not null' -%}
+    {%- elif output.aggregate == 'listagg' -%}
+        {%- set whole = 'lists._l' ~ output.index -%}
+        {%- set length = 'cast(' ~ computed ~ ' - '
+            ~ output.delimiter | length ~ ' as integer)' -%}
+        {%- set start = {
+            'before': '1',
+            'after': 'cast(primary_rows._e' ~ output.index ~ ' - '
+                ~ computed ~ ' + 1 as integer)',
+            'in_between': 'cast(primary_rows._a' ~ output.index
+                ~ ' + 1 as integer)',
+        }.get(output.window) -%}
+        {%- set value = whole if output.window == 'ever' else 'substr('
+            ~ whole ~ ', ' ~ start ~ ', ' ~ length ~ ')' -%}
+    {%- elif output.aggregate == 'listagg_distinct' -%}
+        {%- set value = activity_schema._dataset_render_list(
+            computed, output.delimiter) -%}
     {%- else -%}
         {%- set value = computed -%}
+    {%- endif -%}
+    {%- if output.kind == 'aggregate' -%}
         {%- set found = 'primary_rows._n' ~ output.index ~ ' > 0' -%}
     {%- endif -%}
     {%- if output.default is none -%}
         {{ return(value) }}
     {%- endif -%}
     {%- set default = activity_schema._dataset_literal(output.default) -%}
-    {%- if output.aggregate not in ['sum', 'avg'] -%}
+    {%- if output.aggregate not in ['sum', 'avg', 'sum_bool'] -%}
         {%- set default = 'cast(' ~ default ~ ' as '
-            ~ activity_schema._dataset_type(output) ~ ')' -%}
+            ~ activity_schema.feature_sql_type(output.output_type) ~ ')' -%}
     {%- endif -%}
     {{ return('case when ' ~ found ~ ' then ' ~ value ~ ' else ' ~ default
         ~ ' end') }}
+{%- endmacro %}
+
+
+{#-
+    The entity's whole list of a listagg: the non-null values (text) of
+    its rows of a set, by (ts, activity_id), with the delimiter between
+    them; null when there are none. An aggregate over `unified`, grouped by
+    entity.
+-#}
+{% macro _dataset_ordered_listagg(value, delimiter) -%}
+    {{ return(adapter.dispatch('_dataset_ordered_listagg', 'activity_schema')(
+        value, delimiter)) }}
+{%- endmacro %}
+
+{% macro default___dataset_ordered_listagg(value, delimiter) -%}
+    string_agg({{ value }}, {{ activity_schema._dataset_literal(delimiter) }}
+        order by ts, activity_id)
+{%- endmacro %}
+
+{% macro snowflake___dataset_ordered_listagg(value, delimiter) -%}
+    listagg({{ value }}, {{ activity_schema._dataset_literal(delimiter) }})
+        within group (order by ts, activity_id)
+{%- endmacro %}
+
+{#- Spark: the values sorted with their (ts, activity_id), then joined
+    (array_join skips nulls; a list of nulls only is null, as elsewhere). -#}
+{% macro spark___dataset_ordered_listagg(value, delimiter) -%}
+    case when count({{ value }}) > 0 then array_join(transform(array_sort(
+        collect_list(named_struct(
+            'ts', ts, 'activity_id', activity_id, 'value', {{ value }}))),
+        item -> item.value), {{ activity_schema._dataset_literal(delimiter) }})
+    end
+{%- endmacro %}
+
+
+{#-
+    A window aggregate (without `over`) collecting a value on the rows
+    where a condition holds (each value at most once: see
+    `_dataset_window_expression`), for a listagg_distinct.
+-#}
+{% macro _dataset_collect(value, condition) -%}
+    {{ return(adapter.dispatch('_dataset_collect', 'activity_schema')(
+        value, condition)) }}
+{%- endmacro %}
+
+{% macro default___dataset_collect(value, condition) -%}
+    array_agg({{ value }}) filter (where {{ condition }})
+{%- endmacro %}
+
+{% macro duckdb___dataset_collect(value, condition) -%}
+    list({{ value }}) filter (where {{ condition }})
+{%- endmacro %}
+
+{% macro spark___dataset_collect(value, condition) -%}
+    collect_list(case when {{ condition }} then {{ value }} end)
+{%- endmacro %}
+
+
+{#-
+    The text of a listagg_distinct from its collected values: sorted by
+    value (as the column's type sorts), cast to text, joined by the
+    delimiter; null when none were collected.
+-#}
+{% macro _dataset_render_list(values, delimiter) -%}
+    {{ return(adapter.dispatch('_dataset_render_list', 'activity_schema')(
+        values, delimiter)) }}
+{%- endmacro %}
+
+{% macro default___dataset_render_list(values, delimiter) -%}
+    (
+        select
+            string_agg(
+                cast(item as {{ activity_schema.feature_sql_type('string') }}),
+                {{ activity_schema._dataset_literal(delimiter) }}
+                order by item
+            )
+        from unnest({{ values }}) as collected (item)
+    )
+{%- endmacro %}
+
+{% macro duckdb___dataset_render_list(values, delimiter) -%}
+    case when len({{ values }}) > 0 then array_to_string(
+        list_sort({{ values }}), {{ activity_schema._dataset_literal(delimiter) }})
+    end
+{%- endmacro %}
+
+{% macro spark___dataset_render_list(values, delimiter) -%}
+    case when size({{ values }}) > 0 then array_join(transform(
+        array_sort({{ values }}), item -> cast(item as string)),
+        {{ activity_schema._dataset_literal(delimiter) }})
+    end
 {%- endmacro %}

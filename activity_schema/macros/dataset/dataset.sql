@@ -26,11 +26,18 @@
     }
     A column is a name (a stream column such as ts, activity_id,
     revenue_impact, or a feature the activity declares, cast to its
-    declared type), or {'column', 'alias', 'aggregate', 'default'}.
-    Aggregates are count, count_distinct, sum, avg, min, max, over the
-    non-null values as in SQL (a count may leave out 'column' to count
-    rows; sum and avg need a numeric column; min and max of a boolean are
-    false < true). A filter is {'column', 'operator', 'value'} with operator
+    declared type), or {'column', 'alias', 'aggregate', 'default',
+    'delimiter'}. Aggregates are count, count_distinct, sum, avg, min, max,
+    over the non-null values as in SQL (a count may leave out 'column' to
+    count rows; sum and avg need a numeric column; min and max of a boolean
+    are false < true); first_value and last_value (the earliest and latest
+    non-null value, by ts then activity_id); listagg (the non-null values
+    as text, by ts then activity_id, joined by 'delimiter', default ', ')
+    and listagg_distinct (each non-null value once, sorted by value, then
+    as text and joined); count_if (rows whose boolean is true) and
+    sum_bool (true as 1, false as 0, over the non-null values); is_null
+    (no value in the window is non-null: true over no rows) and not_null
+    (some value is non-null: false over no rows). A filter is {'column', 'operator', 'value'} with operator
     =, !=, <, <=, >, >=, in, not in, is null, is not null; all of an
     activity's filters must hold.
 
@@ -40,10 +47,12 @@
     is (ts, n] of the primary row, where n is the ts of the entity's next row
     of the primary activity that passes the primary filters (its
     activity_repeated_at when there are none), open-ended on its last.
-    A count (or count_distinct) over no rows is 0. Any other output over no
-    rows (no row picked, no row aggregated) is null, or its 'default' when
-    one is given; a default never replaces a null computed from rows (such
-    as the sum of null values). Counts take no default.
+    A count (count, count_distinct, count_if) over no rows is 0. Any other
+    output over no rows (no row picked, no row aggregated) is null, or its
+    'default' when one is given, except is_null and not_null, which are
+    never null; a default never replaces a null computed from rows (such
+    as the sum of null values). Counts, is_null and not_null take no
+    default.
 
     Output names: primary columns keep their names; appended ones
     are '<relationship>_<activity>_<column>' for picks and

@@ -34,7 +34,11 @@
 {%- endmacro %}
 
 {% macro dataset_aggregates() -%}
-    {{ return(['count', 'count_distinct', 'sum', 'avg', 'min', 'max']) }}
+    {{ return([
+        'count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'first_value',
+        'last_value', 'listagg', 'listagg_distinct', 'count_if', 'sum_bool',
+        'is_null', 'not_null',
+    ]) }}
 {%- endmacro %}
 
 {% macro dataset_filter_operators() -%}
