@@ -26,10 +26,12 @@
        recomputed over the partition's whole history; only rows that differ
        from what the stream holds are written.
 
-    Where the warehouse probes for such keys first
-    (`stream_activities_to_recover`: DuckDB), `recovered` reads only the
-    activities that have one: the others have nothing to look up, and their
-    sources are not read in full to find nothing.
+    Where the warehouse probes the keys first (`stream_probe`: DuckDB),
+    the stored rows out of scope are read only for the activities that
+    have a scoped key stored out of scope, and `recovered` searches only
+    the activities that have a stored key in scope missing from `scoped`:
+    the others have nothing to find, and are not read in full to find
+    nothing.
 
     Where the warehouse can address a stored row directly
     (`stream_row_locator`: DuckDB's `rowid`), every output row carries
@@ -53,9 +55,11 @@
     {%- set compared = columns | reject('in', ['activity', 'activity_id'])
         | list -%}
     {%- set locator = activity_schema.stream_row_locator() -%}
-    {%- set to_recover = activity_schema.stream_activities_to_recover(plan) -%}
-    {%- set recovering = plan.activities if to_recover is none
-        else plan.activities | selectattr('name', 'in', to_recover) | list -%}
+    {%- set probe = activity_schema.stream_probe(plan) -%}
+    {%- set recovering = plan.activities if probe is none
+        else plan.activities | selectattr('name', 'in', probe.missing)
+            | list -%}
+    {%- set returning = none if probe is none else probe.returning -%}
 with scoped as {{ activity_schema.stream_cte_materialized() }}(
     {{ activity_schema._stream_accepted_rows(plan) }}
 ),
@@ -82,6 +86,7 @@ stored as (
         true as _in_scope
     from {{ this }} as in_scope
     where {{ plan.stored_scope | indent(4) }}
+    {%- if returning is none or returning | length > 0 %}
     union all
     select
         {%- for column in columns %}
@@ -104,12 +109,17 @@ stored as (
             activity_occurrence,
             activity_repeated_at
         from {{ this }}
-        where not {{ plan.stored_scope | indent(8) }}
+        where
+            not {{ plan.stored_scope | indent(12) }}
+            {%- if returning is not none %}
+            and activity in ('{{ returning | join("', '") }}')
+            {%- endif %}
     ) as by_key
     inner join scoped_keys
         on
             by_key.activity = scoped_keys.activity
             and by_key.activity_id = scoped_keys.activity_id
+    {%- endif %}
 
 ),
 
@@ -379,33 +389,37 @@ select * from deletes
 
 
 {#-
-    stream_activities_to_recover(plan) -> none, or the names of the
-    activities whose stored rows in scope include a key that the run's
-    scoped rows lack: the only activities whose sources `recovered` must
-    search for those keys.
+    stream_probe(plan) -> none, or {'missing': [...], 'returning': [...]},
+    the names of the activities that have
+    - missing: a stored key in scope that the run's scoped rows lack (a
+      key deleted from its source, or whose new version left the scope):
+      only these are searched for in their whole source (`recovered`);
+    - returning: a scoped key whose stored row lies out of scope (a
+      restatement that moved into the scope, or a late load of an old
+      row): only these have their stored rows out of scope read.
 
-    None by default: every activity is searched, in the run's select (a
-    join that finds nothing when no key is missing). DuckDB probes first,
-    with one query of the scoped keys against the stream's keys in scope:
-    its join would otherwise compute each source view in full (a staging
-    `distinct` over the whole source) before finding that no key is
-    missing. The probe runs in the model's own transaction, so the run's
-    select sees the same snapshot of the sources and of the stream.
+    None by default: the run's select does both for every activity (joins
+    that find nothing when there is nothing to find). DuckDB probes first,
+    with one query of the scoped keys against the stream's keys: the
+    select's joins would otherwise compute each source view in full (a
+    staging `distinct` over the whole source) and read every column of
+    the whole stream to find nothing. The probe runs in the model's own
+    transaction, so the run's select sees the same snapshot of the sources
+    and of the stream.
 -#}
-{% macro stream_activities_to_recover(plan) -%}
-    {{ return(adapter.dispatch(
-        'stream_activities_to_recover', 'activity_schema')(plan)) }}
+{% macro stream_probe(plan) -%}
+    {{ return(adapter.dispatch('stream_probe', 'activity_schema')(plan)) }}
 {%- endmacro %}
 
-{% macro default__stream_activities_to_recover(plan) -%}
+{% macro default__stream_probe(plan) -%}
     {{ return(none) }}
 {%- endmacro %}
 
-{% macro duckdb__stream_activities_to_recover(plan) -%}
+{% macro duckdb__stream_probe(plan) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set probe -%}
+    {%- set query -%}
         with scoped_keys as (
             {%- for activity in plan.activities %}
             select
@@ -421,22 +435,39 @@ select * from deletes
                 {%- endif %}
             {{ 'union all' if not loop.last }}
             {%- endfor %}
+        ),
+
+        stored as (
+            select
+                activity,
+                activity_id,
+                coalesce({{ plan.stored_scope }}, false) as in_scope
+            from {{ this }}
         )
 
-        select stored.activity
-        from (
-            select activity, activity_id
-            from {{ this }}
-            where {{ plan.stored_scope }}
-        ) as stored
+        select
+            stored.activity,
+            bool_or(stored.in_scope and scoped_keys.activity_id is null)
+                as has_missing,
+            bool_or(not stored.in_scope and scoped_keys.activity_id is not null)
+                as has_returning
+        from stored
         left join scoped_keys
             on
                 stored.activity = scoped_keys.activity
                 and stored.activity_id = scoped_keys.activity_id
-        where scoped_keys.activity_id is null
         group by stored.activity
     {%- endset -%}
-    {{ return(run_query(probe).columns[0].values() | list) }}
+    {%- set found = {'missing': [], 'returning': []} -%}
+    {%- for row in run_query(query) -%}
+        {%- if row[1] -%}
+            {%- do found.missing.append(row[0]) -%}
+        {%- endif -%}
+        {%- if row[2] -%}
+            {%- do found.returning.append(row[0]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
 {%- endmacro %}
 
 
