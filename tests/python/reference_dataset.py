@@ -19,7 +19,7 @@ A dataset is described exactly as the macro's arguments::
     primary = {'activity', 'selector': all|first|last|nth, 'nth',
                'columns': [...], 'filters': [...]}
     append = [{'activity', 'relationship', 'nth', 'columns': [...],
-               'filters': [...]}, ...]
+               'filters': [...], 'join': [...]}, ...]
 
 where a column is a name or ``{'column', 'alias', 'aggregate', 'default'}``
 and a filter is ``{'column', 'operator', 'value'}``.
@@ -28,6 +28,11 @@ The rules implemented, as the page states them, for a primary row ``p``
 (entity ``c``, time ``t``, ``n = p.activity_repeated_at``) and the entity's
 rows ``a`` of an appended activity (after the appended filters):
 
+- join conditions ``{'column', 'primary_column'}`` narrow the appended
+  rows a relationship considers to those whose ``column`` equals the
+  primary row's ``primary_column`` (null equals nothing), as the appended
+  filters do; both apply before the window is taken, so ``nth`` counts
+  among the joined rows;
 - earliest / latest order by ``(ts, activity_id)``;
 - ``ever``: every row; ``before``: ``a.ts < t``; ``after``: ``a.ts > t``;
   ``in_between``: ``t < a.ts`` and (``n`` is null or ``a.ts <= n``);
@@ -174,6 +179,18 @@ def _holds(value: Any, operator: str, expected: Any) -> bool:
         ">": value > expected,
         ">=": value >= expected,
     }[operator]
+
+
+def joins(appended: Mapping[str, Any], primary: Mapping[str, Any],
+          conditions: Sequence[Mapping[str, Any]]) -> bool:
+    """Every join condition holds: the appended row's `column` equals the
+    primary row's `primary_column`, and neither is null."""
+    for condition in conditions or ():
+        mine = value_of(appended, condition["column"])
+        theirs = value_of(primary, condition["primary_column"])
+        if mine is None or theirs is None or mine != theirs:
+            return False
+    return True
 
 
 def passes(row: Mapping[str, Any], filters: Sequence[Mapping[str, Any]]) -> bool:
@@ -333,6 +350,7 @@ def compute_dataset(
             candidates = [
                 a for a in by_entity_activity[(p["entity"], appended["activity"])]
                 if passes(a, appended.get("filters", []))
+                and joins(a, p, appended.get("join", []))
             ]
             considered = _window(candidates, window, t, n)  # in (ts, id) order
             for item in map(normalize_column, appended["columns"]):

@@ -212,6 +212,55 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["argument 'append[1].columns[0]' gives the output column name"
          " 'nth_after_2_made_payment_ts' a second time"],
     ),
+    "join_not_a_list": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'join': {'column': 'order_id', 'primary_column': 'order_id'},"
+        " 'columns': [{'aggregate': 'count'}]}]",
+        ["argument 'append[0].join' must be a list of mappings with keys"
+         " column, primary_column."],
+    ),
+    "join_unknown_column": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'join': [{'column': 'order_number', 'primary_column': 'order_id'}],"
+        " 'columns': [{'aggregate': 'count'}]}]",
+        ["argument 'append[0].join[0].column' is 'order_number'",
+         "payment_id, order_id, payment_method, amount."],
+    ),
+    "join_unknown_primary_column": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
+        " 'join': [{'column': 'order_id', 'primary_column': 'payment_id'}],"
+        " 'columns': [{'aggregate': 'count'}]}]",
+        ["argument 'append[0].join[0].primary_column' is 'payment_id',"
+         " neither a stream column nor a feature of the primary activity"
+         " 'placed_order'",
+         "order_id, order_status."],
+    ),
+    "join_of_two_types": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'join': [{'column': 'payment_method',"
+        " 'primary_column': 'order_id'}], 'columns': ['ts']}]",
+        ["argument 'append[0].join[0]' compares 'payment_method' (string)"
+         " with the primary column 'order_id' (integer); a join condition"
+         " compares columns of one type."],
+    ),
+    "join_missing_primary_column": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'join': [{'column': 'order_id'}], 'columns': ['ts']}]",
+        ["argument 'append[0].join[0].primary_column' is required"],
+    ),
+    "join_misspelled_key": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'join': [{'column': 'order_id', 'primary': 'order_id'}],"
+        " 'columns': ['ts']}]",
+        ["argument 'append[0].join[0]' has the key 'primary'",
+         "allowed keys: column, primary_column."],
+    ),
     "default_on_a_count": (
         ORDERS,
         "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
@@ -343,7 +392,15 @@ def test_valid_arguments_compile(duckdb_project: DbtProject) -> None:
         " {'column': 'amount', 'aggregate': 'first_value', 'default': 0},"
         " {'column': 'amount', 'aggregate': 'last_value'},"
         " {'column': 'amount', 'aggregate': 'is_null'},"
-        " {'column': 'amount', 'aggregate': 'not_null'}]}]"
+        " {'column': 'amount', 'aggregate': 'not_null'}]},"
+        " {'activity': 'made_payment', 'relationship': 'nth_in_between',"
+        " 'nth': 2, 'join': [{'column': 'order_id',"
+        " 'primary_column': 'order_id'}], 'columns': ['ts', 'amount']},"
+        " {'activity': 'made_payment', 'relationship': 'aggregate_after',"
+        " 'join': [{'column': 'order_id', 'primary_column': 'order_id'},"
+        " {'column': 'customer', 'primary_column': 'customer'}],"
+        " 'columns': [{'column': 'amount', 'aggregate': 'listagg',"
+        " 'alias': 'paid_amounts'}]}]"
     )
     for selector in ("'all'", "'first'", "'last'", "'nth', 'nth': 2"):
         primary = (

@@ -264,6 +264,50 @@ DATASETS: dict[str, dict[str, Any]] = {
              "columns": ["ts", "qty"]},
         ],
     },
+    # Join conditions: appended rows whose label (and qty) equal the
+    # primary row's, for every relationship, picks (nth too) and
+    # aggregates; the primary activity joined to itself; with filters.
+    "fx_ds_joined": {
+        "primary": {"activity": PRIMARY,
+                    "columns": ["activity_id", "label", "qty"]},
+        "append": [
+            *[{**item, "join": [{"column": "label", "primary_column": "label"}],
+               "columns": [{**c, "alias": "j_" + c["alias"]}
+                           for c in item["columns"]]}
+              for item in _every_relationship(APPENDED, "label")],
+            *[{"activity": APPENDED, "relationship": relationship,
+               "join": [{"column": "label", "primary_column": "label"},
+                        {"column": "qty", "primary_column": "qty"}],
+               "filters": [{"column": "flag", "operator": "is not null"}],
+               "columns": [
+                   {"aggregate": "count", "alias": f"jj_{relationship}_n"},
+                   {"column": "label", "aggregate": "count_distinct",
+                    "alias": f"jj_{relationship}_labels"},
+                   {"column": "price", "aggregate": "first_value",
+                    "alias": f"jj_{relationship}_first_price"},
+                   {"column": "flag", "aggregate": "listagg",
+                    "alias": f"jj_{relationship}_flags"},
+                   {"column": "qty", "aggregate": "listagg_distinct",
+                    "alias": f"jj_{relationship}_qty_set"},
+               ]}
+              for relationship in AGGREGATE_RELATIONSHIPS],
+            *[{"activity": APPENDED, "relationship": relationship, "nth": 2,
+               "join": [{"column": "qty", "primary_column": "qty"}],
+               "columns": [{"column": "ts", "alias": f"jq_{relationship}_ts"},
+                           {"column": "label",
+                            "alias": f"jq_{relationship}_label"}]}
+              for relationship in PICKS if RELATIONSHIPS[relationship][0] == "nth"],
+            *[{"activity": PRIMARY, "relationship": relationship,
+               "join": [{"column": "label", "primary_column": "label"}],
+               "columns": [{"column": "activity_id",
+                            "alias": f"self_{relationship}_id"}]}
+              for relationship in ("last_before", "first_after",
+                                   "first_in_between", "last_ever")],
+            {"activity": PRIMARY, "relationship": "aggregate_in_between",
+             "join": [{"column": "label", "primary_column": "label"}],
+             "columns": [{"aggregate": "count", "alias": "self_between_n"}]},
+        ],
+    },
     # The other activity as primary (its typed features as columns).
     "fx_ds_scanned": {
         "primary": {

@@ -3,15 +3,16 @@
     {
       'stream': relation, 'activities': [names],
       'primary': {'activity', 'selector', 'nth', 'columns', 'filters'},
-      'sets': [{'index', 'activity', 'filters', 'values': {column: value}}],
+      'sets': [{'index', 'activity', 'filters', 'join': [{'column',
+                'primary_column'}], 'values': {column: value}}],
       'outputs': [{'alias', 'set', 'relationship', 'window', 'kind',
                    'pick', 'nth', 'non_null', 'aggregate', 'column', 'type',
                    'output_type', 'default', 'delimiter', 'index',
                    'pick_group'}],
     }
     where a column/value is {'column', 'source': 'stream' | 'feature',
-    'type'}. Appended activities with the same activity and filters share a
-    set, so the stream's rows are read once per set. Picks of columns other
+    'type'}. Appended activities with the same activity, filters and join
+    conditions share a set, so the stream's rows are read once per set. Picks of columns other
     than ts (and nth picks of any column) with the same set, relationship
     and n share a `pick_group` (they read the same row, joined back once).
     A first_value or last_value has a pick_group of its own (`non_null`:
@@ -86,11 +87,12 @@
             {{ exceptions.raise_compiler_error(
                 where ~ ": argument '" ~ prefix ~ "' must be a mapping with"
                 ~ " keys activity, relationship, columns (and optional"
-                ~ " nth, filters).") }}
+                ~ " nth, filters, join).") }}
         {%- endif -%}
         {%- do activity_schema._dataset_check_keys(
             where, prefix, item,
-            ['activity', 'relationship', 'nth', 'columns', 'filters']) -%}
+            ['activity', 'relationship', 'nth', 'columns', 'filters',
+             'join']) -%}
         {%- set declaration = activity_schema._dataset_activity(
             where, prefix ~ '.activity', item.get('activity')) -%}
         {%- set relationship = item.get('relationship') -%}
@@ -121,12 +123,17 @@
         {%- set filters = activity_schema._dataset_filters(
             where, prefix ~ '.filters', item.get('filters', []),
             declaration) -%}
-        {%- set key = declaration.activity ~ '|' ~ filters | tojson -%}
+        {%- set join = activity_schema._dataset_join(
+            where, prefix ~ '.join', item.get('join', []), declaration,
+            primary_declaration) -%}
+        {%- set key = declaration.activity ~ '|' ~ filters | tojson ~ '|'
+            ~ join | tojson -%}
         {%- if key not in set_by_key -%}
             {%- do set_by_key.update({key: {
                 'index': sets | length + 1,
                 'activity': declaration.activity,
                 'filters': filters,
+                'join': join,
                 'values': {},
             }}) -%}
             {%- do sets.append(set_by_key[key]) -%}
@@ -439,6 +446,70 @@
             'operator': operator,
             'value': item.get('value'),
         }) -%}
+    {%- endfor -%}
+    {{ return(normalized) }}
+{%- endmacro %}
+
+
+{#-
+    The join conditions of an appended activity: a list of {'column',
+    'primary_column'} mappings, each requiring the appended row's column to
+    equal the primary row's (both stream columns or features, of one type,
+    compared as typed values; null equals nothing). Returns them as
+    {'column': column, 'primary_column': column} with sources and types.
+-#}
+{% macro _dataset_join(where, argument, join, declaration, primary_declaration) -%}
+    {%- if join is mapping or join is string or join is not iterable -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' must be a list of mappings"
+            ~ " with keys column, primary_column.") }}
+    {%- endif -%}
+    {%- set normalized = [] -%}
+    {%- for item in join -%}
+        {%- set here = argument ~ '[' ~ loop.index0 ~ ']' -%}
+        {%- if item is not mapping -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ here ~ "' must be a mapping with"
+                ~ " keys column, primary_column.") }}
+        {%- endif -%}
+        {%- do activity_schema._dataset_check_keys(
+            where, here, item, ['column', 'primary_column']) -%}
+        {%- for key in ['column', 'primary_column']
+            if item.get(key) is not string -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ here ~ "." ~ key ~ "' is required: a"
+                ~ " column of the " ~ ('appended' if key == 'column'
+                    else 'primary') ~ " activity, such as 'order_id'.") }}
+        {%- endfor -%}
+        {%- set column = activity_schema._dataset_column(
+            where, here, {'column': item.column}, declaration, 'filter',
+            none) -%}
+        {%- set stream_types = activity_schema.stream_column_types() -%}
+        {%- if primary_declaration.known
+            and item.primary_column not in stream_types
+            and item.primary_column not in primary_declaration.features -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ here ~ ".primary_column' is '"
+                ~ item.primary_column ~ "', neither a stream column nor a"
+                ~ " feature of the primary activity '"
+                ~ primary_declaration.activity ~ "'; allowed values: "
+                ~ (stream_types.keys() | list
+                   + primary_declaration.features.keys() | list)
+                | join(', ') ~ ".") }}
+        {%- endif -%}
+        {%- set primary_column = activity_schema._dataset_column(
+            where, here ~ '.primary_column', {'column': item.primary_column},
+            primary_declaration, 'filter', none) -%}
+        {%- if column.type is not none and primary_column.type is not none
+            and column.type != primary_column.type -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ here ~ "' compares '" ~ item.column
+                ~ "' (" ~ column.type ~ ") with the primary column '"
+                ~ item.primary_column ~ "' (" ~ primary_column.type
+                ~ "); a join condition compares columns of one type.") }}
+        {%- endif -%}
+        {%- do normalized.append({
+            'column': column, 'primary_column': primary_column}) -%}
     {%- endfor -%}
     {{ return(normalized) }}
 {%- endmacro %}

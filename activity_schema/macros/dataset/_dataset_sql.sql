@@ -8,8 +8,8 @@
     whose activity and filters it matches (`_kind` 1..n), with its values.
     With primary filters, the selector reads `_primary_rank`, a primary
     row's rank among the passing rows, instead of the stream's occurrence,
-    and the buckets below count passing primary rows only. Window functions per entity
-    then compute every relationship, over the frames of `_dataset_frames`
+    and the buckets below count passing primary rows only. Window
+    functions per entity then compute every relationship, over the frames of `_dataset_frames`
     (adapter-specific: one sort by ts on DuckDB, two on Postgres); every
     frame starts at the partition's start or spans it, so min and max never
     restart at every row.
@@ -21,8 +21,8 @@
       is the set's row ranked by the number of the set's rows before it,
       and so on; the n-th row before it is rank n, the n-th after it the
       total less the rows after plus n), and `_s<i>__seq` ranks the set's
-      rows by (ts, activity_id); a count_distinct counts the values whose first (before,
-      ever) or last (after) row of the set is in the frame (`ranked`, only
+      rows by (ts, activity_id); a count_distinct counts the values whose
+      first (before, ever) or last (after) row of the set is in the frame (`ranked`, only
       when there is one). `_bucket` is a primary row's occurrence k, or for
       an appended row the number of primary rows strictly earlier: k
       exactly when the row falls in the window (t_k, t_k+1] of the k-th
@@ -36,44 +36,29 @@
       picked row back on (entity, set, rank), an equi-join on a unique key,
       once per set, relationship and n (`pick_<set>_<relationship>[_<n>]`),
       however many columns they read from that row.
+    - an appended set with join conditions gets window passes of its own,
+      `windowed_j<set>` (and `bucketed_j<set>`, `in_between_j<set>`), over
+      its rows and the primary rows partitioned by (entity, join values)
+      (`_dataset_plan`): the same frames with the join values added to the
+      partition, the bucket still counted entity-wide. Their primary rows
+      are joined to `primary_rows` on (entity, activity_id), a unique key.
+    - a listagg reads the entity's whole list (`lists`, per entity and join
+      values), aggregated once; a first_value or last_value ranks its set's
+      rows in `ranked` (`_kind_seq`).
     - `final`: counts over no rows are 0; other outputs over no rows are
       null or their default (see `_dataset_output_expression`).
 -#}
 {% macro _dataset_sql(spec) -%}
     {%- set primary = spec.primary -%}
     {%- set frames = activity_schema._dataset_frames() -%}
-    {%- set distinct_values = [] -%}
-    {%- set between_distinct_values = [] -%}
-    {%- for output in spec.outputs
-        if output.aggregate in ['count_distinct', 'listagg_distinct'] -%}
-        {%- set target = between_distinct_values
-            if output.window == 'in_between' else distinct_values -%}
-        {%- if (output.set, output.column) not in target -%}
-            {%- do target.append((output.set, output.column)) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set pick_groups = [] -%}
-    {%- for output in spec.outputs if output.pick_group is not none -%}
-        {%- if output.pick_group not in pick_groups
-            | map(attribute='pick_group') | list -%}
-            {%- do pick_groups.append(output) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set ranked_sets = pick_groups | map(attribute='set') | unique | list -%}
-    {#- A first_value or last_value ranks the set's rows before the window
-        pass (`_kind_seq`), since its rank is a window aggregate of ranks. -#}
-    {%- set early_seq = pick_groups | selectattr('non_null') | list
-        | length > 0 -%}
+    {%- set plan = activity_schema._dataset_plan(spec, frames) -%}
+    {%- set groups = plan.groups -%}
+    {%- set main = groups[0] -%}
+    {%- set distinct_values = plan.distinct_values -%}
+    {%- set early_seq = plan.early_seq -%}
     {%- set needs_ranked = distinct_values or early_seq -%}
-    {%- set in_between_sets = spec.outputs
-        | selectattr('window', 'equalto', 'in_between')
-        | map(attribute='set') | unique | list -%}
-    {%- set windowed_outputs = spec.outputs
-        | rejectattr('window', 'equalto', 'in_between') | list -%}
-    {%- set between_outputs = spec.outputs
-        | selectattr('window', 'equalto', 'in_between') | list -%}
-    {%- set listagg_outputs = spec.outputs
-        | selectattr('aggregate', 'equalto', 'listagg') | list -%}
+    {%- set any_in_between = groups | selectattr('in_between_sets')
+        | list | length > 0 -%}
     {#- The primary filters apply before the selector: with filters, a
         primary row's rank among the rows that pass them replaces the
         stream's occurrence. -#}
@@ -103,6 +88,14 @@ with unified as (
         {{ activity_schema._dataset_kind_value(appended_set.index, column) }}
             as _s{{ appended_set.index }}__{{ name }},
         {%- endfor %}
+        {%- for condition in appended_set.join %}
+        case kinds._kind
+            when 0 then {{ activity_schema._dataset_value(
+                condition.primary_column) }}
+            when {{ appended_set.index }}
+                then {{ activity_schema._dataset_value(condition.column) }}
+        end as _j{{ appended_set.index }}_{{ loop.index }},
+        {%- endfor %}
         {%- endfor %}
         1 as _one
     from {{ spec.stream }}
@@ -120,15 +113,15 @@ with unified as (
             '{{ activity }}'{{ ', ' if not loop.last }}
             {%- endfor -%}
         )
-        {%- if primary.filters or spec.sets | selectattr('filters') | list %}
+        {%- if primary.filters or plan.conditioned_sets %}
         and case kinds._kind
             {%- if primary.filters %}
             when 0
                 then {{ activity_schema._dataset_condition(primary.filters) }}
             {%- endif %}
-            {%- for appended_set in spec.sets if appended_set.filters %}
+            {%- for appended_set in plan.conditioned_sets %}
             when {{ appended_set.index }}
-                then {{ activity_schema._dataset_condition(appended_set.filters) }}
+                then {{ activity_schema._dataset_set_condition(appended_set) }}
             {%- endfor %}
             else true
         end
@@ -143,16 +136,18 @@ ranked as (
         *
         {%- if early_seq %},
         row_number() over (
-            partition by _entity, _kind order by ts, activity_id
+            partition by {{ plan.all_partition }} order by ts, activity_id
         ) as _kind_seq
         {%- endif %}
-        {%- for set_index, column in distinct_values %},
+        {%- for set_index, column in distinct_values %}
+        {%- set by = plan.set_partition[set_index] ~ ', _kind, _s'
+            ~ set_index ~ '__' ~ column %},
         row_number() over (
-            partition by _entity, _kind, _s{{ set_index }}__{{ column }}
+            partition by {{ by }}
             order by ts, activity_id
         ) as _s{{ set_index }}__{{ column }}__first_rank,
         row_number() over (
-            partition by _entity, _kind, _s{{ set_index }}__{{ column }}
+            partition by {{ by }}
             order by ts desc, activity_id desc
         ) as _s{{ set_index }}__{{ column }}__last_rank
         {%- endfor %}
@@ -165,14 +160,6 @@ windowed as (
 
     select
         *
-        {%- for set_index in ranked_sets %},
-        {%- if early_seq %}
-        _kind_seq as _s{{ set_index }}__seq
-        {%- else %}
-        count(case when _kind = {{ set_index }} then 1 end)
-            over ({{ frames.rank }}) as _s{{ set_index }}__seq
-        {%- endif %}
-        {%- endfor %}
         {%- if primary.filters %},
         {{ primary_rank }} as _primary_rank
         {%- if primary.selector == 'last' %},
@@ -180,99 +167,64 @@ windowed as (
             over ({{ frames.ever }}) as _primary_count
         {%- endif %}
         {%- endif %}
-        {%- if in_between_sets %},
+        {%- if any_in_between %},
         case
             when _kind = 0 then {{ primary_rank }}
             else {{ frames.earlier_primaries }}
         end as _bucket
         {%- endif %}
-        {%- for group in pick_groups if group.window != 'in_between' %},
-        {{ activity_schema._dataset_pick_rank(group, frames) }}
-            as _r_{{ group.pick_group }}
-        {%- endfor %}
-        {%- for output in windowed_outputs %}
-        {%- if output.pick_group is none %},
-        {{ activity_schema._dataset_window_expression(output, frames) }}
-            over ({{ frames[output.window] }}) as _o{{ output.index }}
-        {%- endif %}
-        {%- if output.aggregate == 'listagg' and output.window == 'after' %},
-        {{ activity_schema._dataset_window_expression(output, frames) }}
-            over ({{ frames.ever }}) as _e{{ output.index }}
-        {%- endif %}
-        {%- if activity_schema._dataset_needs_row_count(output) %},
-        count(case when _kind = {{ output.set }} then 1 end)
-            over ({{ frames[output.window] }}) as _n{{ output.index }}
-        {%- endif %}
-        {%- endfor %}
-        {%- for output in between_outputs if output.aggregate == 'listagg' %},
-        coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
-            over ({{ frames.ever }}), 0)
-        - coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
-            over ({{ frames.after }}), 0) as _a{{ output.index }}
-        {%- endfor %}
+        {{- activity_schema._dataset_window_columns(main, early_seq) }}
     from {{ 'ranked' if needs_ranked else 'unified' }}
 
 ),
-{%- if in_between_sets %}
+{%- for group in groups[1:] %}
 
-bucketed as (
+{{ group.windowed }} as (
+
+    {#- The rows of a set with join conditions and the primary rows, in
+        partitions of (entity, join values). -#}
+    select
+        *
+        {{- activity_schema._dataset_window_columns(group, early_seq) }}
+    from windowed
+    where _kind in (0, {{ group.sets | join(', ') }})
+
+),
+{%- endfor %}
+{%- for group in groups if group.in_between_sets %}
+
+{{ group.bucketed }} as (
 
     select
         *
-        {%- for set_index, column in between_distinct_values %},
+        {%- for set_index, column in group.between_distinct_values %},
         row_number() over (
-            partition by _entity, _bucket, _kind, _s{{ set_index }}__{{ column }}
+            partition by {{ group.partition }}, _bucket, _kind,
+                _s{{ set_index }}__{{ column }}
             order by ts, activity_id
         ) as _s{{ set_index }}__{{ column }}__bucket_first_rank
         {%- endfor %}
-    from windowed
-    where _kind in (0, {{ in_between_sets | join(', ') }})
+    from {{ group.windowed }}
+    where _kind in (0, {{ group.in_between_sets | join(', ') }})
 
 ),
 
-in_between as (
+{{ group.in_between }} as (
 
     select
         *
-        {%- for group in pick_groups if group.window == 'in_between' %},
-        {%- set seq = 'case when _kind = ' ~ group.set
-            ~ (' and _s' ~ group.set ~ '__' ~ group.column ~ ' is not null'
-               if group.non_null else '')
-            ~ ' then _s' ~ group.set ~ '__seq end' %}
-        {%- if group.pick == 'nth' %}
-        case
-            when count({{ seq }}) over ({{ frames.in_between }})
-                >= {{ group.nth }}
-                then min({{ seq }}) over ({{ frames.in_between }})
-                + {{ group.nth - 1 }}
-        end as _r_{{ group.pick_group }}
-        {%- else %}
-        {{ 'min' if group.pick == 'first' else 'max' }}({{ seq }})
-            over ({{ frames.in_between }}) as _r_{{ group.pick_group }}
-        {%- endif %}
-        {%- endfor %}
-        {%- for output in between_outputs %}
-        {%- if output.pick_group is none %},
-        {{ activity_schema._dataset_window_expression(output, frames) }}
-            over ({{ frames.in_between }}) as _o{{ output.index }}
-        {%- endif %}
-        {%- if activity_schema._dataset_needs_row_count(output) %},
-        count(case when _kind = {{ output.set }} then 1 end)
-            over ({{ frames.in_between }}) as _n{{ output.index }}
-        {%- endif %}
-        {%- endfor %}
-    from bucketed
+        {{- activity_schema._dataset_between_columns(group) }}
+    from {{ group.bucketed }}
 
 ),
-{%- endif %}
+{%- endfor %}
+{%- for group in groups if group.listagg_outputs %}
 
-{%- if listagg_outputs %}
-
-lists as (
+{{ group.lists }} as (
 
     select
-        _entity
-        {%- for output in listagg_outputs %},
+        {{ group.partition }}
+        {%- for output in group.listagg_outputs %},
         {{ activity_schema._dataset_ordered_listagg(
             'case when _kind = ' ~ output.set ~ ' then cast(_s' ~ output.set
             ~ '__' ~ output.column ~ ' as '
@@ -280,16 +232,16 @@ lists as (
             output.delimiter) }} as _l{{ output.index }}
         {%- endfor %}
     from unified
-    where _kind in ({{ listagg_outputs | map(attribute='set') | unique
+    where _kind in ({{ group.listagg_outputs | map(attribute='set') | unique
         | join(', ') }})
-    group by _entity
+    group by {{ group.partition }}
 
 ),
-{%- endif %}
+{%- endfor %}
 
 primary_rows as (
 
-    select * from {{ 'in_between' if in_between_sets else 'windowed' }}
+    select * from {{ main.last }}
     where
         _kind = 0
         {%- if primary.selector == 'first' %}
@@ -316,23 +268,257 @@ final as (
             as {{ output.alias }}{{ ',' if not loop.last }}
         {%- endfor %}
     from primary_rows
-    {%- for group in pick_groups %}
-    {%- set picked = 'pick_' ~ group.pick_group %}
-    left join windowed as {{ picked }}
+    {%- for group in groups[1:] %}
+    left join {{ group.last }} as {{ group.alias }}
         on
-            primary_rows._entity = {{ picked }}._entity
-            and {{ picked }}._kind = {{ group.set }}
-            and {{ picked }}._s{{ group.set }}__seq
-            = primary_rows._r_{{ group.pick_group }}
+            {{ group.alias }}._kind = 0
+            and primary_rows._entity = {{ group.alias }}._entity
+            and primary_rows.activity_id = {{ group.alias }}.activity_id
     {%- endfor %}
-    {%- if listagg_outputs %}
-    left join lists
-        on primary_rows._entity = lists._entity
+    {%- for group in groups %}
+    {%- for pick in group.pick_groups %}
+    {%- set picked = 'pick_' ~ pick.pick_group %}
+    left join {{ group.windowed }} as {{ picked }}
+        on
+            {{ group.alias }}._entity = {{ picked }}._entity
+            {%- for key in group['keys'] %}
+            and {{ group.alias }}.{{ key }} = {{ picked }}.{{ key }}
+            {%- endfor %}
+            and {{ picked }}._kind = {{ pick.set }}
+            and {{ picked }}._s{{ pick.set }}__seq
+            = {{ group.alias }}._r_{{ pick.pick_group }}
+    {%- endfor %}
+    {%- if group.listagg_outputs %}
+    left join {{ group.lists }}
+        on
+            {{ group.alias }}._entity = {{ group.lists }}._entity
+            {%- for key in group['keys'] %}
+            and {{ group.alias }}.{{ key }} = {{ group.lists }}.{{ key }}
+            {%- endfor %}
     {%- endif %}
+    {%- endfor %}
 
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#-
+    How `_dataset_sql` splits a spec into window passes. Group 0 holds the
+    sets without join conditions, windowed per entity in `windowed` (and
+    `in_between`); every set with join conditions is a group of its own,
+    windowed per (entity, join values) in `windowed_j<set>` (and
+    `in_between_j<set>`), whose primary rows are joined to `primary_rows`
+    on (entity, activity_id) as `joined_<set>`. The join values of a row
+    are `_j<set>_<k>`: the primary row's column on primary rows, the
+    appended row's on the set's rows, so a partition holds the primary
+    rows and the appended rows whose values are equal. Each output gets
+    `source` (the alias its window columns are read from) and `lists` (the
+    alias of its whole lists, for a listagg).
+-#}
+{% macro _dataset_plan(spec, frames) -%}
+    {%- set distinct_values = [] -%}
+    {%- for output in spec.outputs
+        if output.aggregate in ['count_distinct', 'listagg_distinct']
+        and output.window != 'in_between' -%}
+        {%- if (output.set, output.column) not in distinct_values -%}
+            {%- do distinct_values.append((output.set, output.column)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set pick_groups = [] -%}
+    {%- for output in spec.outputs if output.pick_group is not none -%}
+        {%- if output.pick_group not in pick_groups
+            | map(attribute='pick_group') | list -%}
+            {%- do pick_groups.append(output) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set all_keys = [] -%}
+    {%- set set_partition = {} -%}
+    {%- set groups = [{
+        'sets': [], 'keys': [], 'partition': '_entity', 'frames': frames,
+        'windowed': 'windowed', 'bucketed': 'bucketed',
+        'in_between': 'in_between', 'lists': 'lists',
+        'alias': 'primary_rows',
+    }] -%}
+    {%- set group_of = {} -%}
+    {%- for appended_set in spec.sets -%}
+        {%- if appended_set.join -%}
+            {%- set keys = [] -%}
+            {%- for condition in appended_set.join -%}
+                {%- do keys.append('_j' ~ appended_set.index ~ '_'
+                    ~ loop.index) -%}
+            {%- endfor -%}
+            {%- do all_keys.extend(keys) -%}
+            {%- set partition = '_entity, ' ~ keys | join(', ') -%}
+            {%- set group_frames = {} -%}
+            {%- for name, frame in frames.items() -%}
+                {%- do group_frames.update({name: frame | replace(
+                    'partition by _entity', 'partition by ' ~ partition)}) -%}
+            {%- endfor -%}
+            {%- set suffix = '_j' ~ appended_set.index -%}
+            {%- do groups.append({
+                'sets': [appended_set.index], 'keys': keys,
+                'partition': partition, 'frames': group_frames,
+                'windowed': 'windowed' ~ suffix,
+                'bucketed': 'bucketed' ~ suffix,
+                'in_between': 'in_between' ~ suffix,
+                'lists': 'lists' ~ suffix,
+                'alias': 'joined_' ~ appended_set.index,
+            }) -%}
+            {%- do group_of.update({appended_set.index: groups[-1]}) -%}
+            {%- do set_partition.update({appended_set.index: partition}) -%}
+        {%- else -%}
+            {%- do groups[0].sets.append(appended_set.index) -%}
+            {%- do group_of.update({appended_set.index: groups[0]}) -%}
+            {%- do set_partition.update({appended_set.index: '_entity'}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for group in groups -%}
+        {%- set outputs = spec.outputs | selectattr('set', 'in', group.sets)
+            | list -%}
+        {%- for output in outputs -%}
+            {%- do output.update({'source': group.alias,
+                'lists': group.lists}) -%}
+        {%- endfor -%}
+        {%- set between_distinct_values = [] -%}
+        {%- for output in outputs
+            if output.aggregate in ['count_distinct', 'listagg_distinct']
+            and output.window == 'in_between' -%}
+            {%- if (output.set, output.column)
+                not in between_distinct_values -%}
+                {%- do between_distinct_values.append(
+                    (output.set, output.column)) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set group_picks = pick_groups | selectattr('set', 'in', group.sets)
+            | list -%}
+        {%- set last = group.in_between if outputs
+            | selectattr('window', 'equalto', 'in_between') | list
+            else group.windowed -%}
+        {%- do group.update({
+            'windowed_outputs': outputs
+                | rejectattr('window', 'equalto', 'in_between') | list,
+            'between_outputs': outputs
+                | selectattr('window', 'equalto', 'in_between') | list,
+            'in_between_sets': outputs
+                | selectattr('window', 'equalto', 'in_between')
+                | map(attribute='set') | unique | list,
+            'listagg_outputs': outputs
+                | selectattr('aggregate', 'equalto', 'listagg') | list,
+            'pick_groups': group_picks,
+            'ranked_sets': group_picks | map(attribute='set') | unique | list,
+            'between_distinct_values': between_distinct_values,
+            'last': last,
+        }) -%}
+    {%- endfor -%}
+    {{ return({
+        'groups': groups,
+        'distinct_values': distinct_values,
+        'early_seq': pick_groups | selectattr('non_null') | list | length > 0,
+        'all_partition': '_entity, _kind' ~ (', ' ~ all_keys | join(', ')
+            if all_keys else ''),
+        'set_partition': set_partition,
+        'conditioned_sets': spec.sets | selectattr('filters') | list
+            + spec.sets | rejectattr('filters') | selectattr('join') | list,
+    }) }}
+{%- endmacro %}
+
+
+{#-
+    The window columns of a group's `windowed` pass: the ranks of its sets'
+    rows (`_s<i>__seq`), the ranks of its picks (`_r_<group>`) and its
+    outputs over the ever, before and after frames, with what their final
+    expressions need (`_n` row counts, `_e` and `_a` lengths of lists).
+-#}
+{% macro _dataset_window_columns(group, early_seq) -%}
+    {%- set frames = group.frames -%}
+    {%- for set_index in group.ranked_sets %},
+        {%- if early_seq %}
+        _kind_seq as _s{{ set_index }}__seq
+        {%- else %}
+        count(case when _kind = {{ set_index }} then 1 end)
+            over ({{ frames.rank }}) as _s{{ set_index }}__seq
+        {%- endif %}
+    {%- endfor %}
+    {%- for pick in group.pick_groups if pick.window != 'in_between' %},
+        {{ activity_schema._dataset_pick_rank(pick, frames) }}
+            as _r_{{ pick.pick_group }}
+    {%- endfor %}
+    {%- for output in group.windowed_outputs %}
+        {%- if output.pick_group is none %},
+        {{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames[output.window] }}) as _o{{ output.index }}
+        {%- endif %}
+        {%- if output.aggregate == 'listagg' and output.window == 'after' %},
+        {{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames.ever }}) as _e{{ output.index }}
+        {%- endif %}
+        {%- if activity_schema._dataset_needs_row_count(output) %},
+        count(case when _kind = {{ output.set }} then 1 end)
+            over ({{ frames[output.window] }}) as _n{{ output.index }}
+        {%- endif %}
+    {%- endfor %}
+    {%- for output in group.between_outputs
+        if output.aggregate == 'listagg' %},
+        coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames.ever }}), 0)
+        - coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames.after }}), 0) as _a{{ output.index }}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{#-
+    The window columns of a group's `in_between` pass, over the primary
+    row's bucket: the ranks of its in-between picks and its in-between
+    outputs (with their `_n` row counts).
+-#}
+{% macro _dataset_between_columns(group) -%}
+    {%- set frames = group.frames -%}
+    {%- for pick in group.pick_groups if pick.window == 'in_between' %},
+        {%- set seq = 'case when _kind = ' ~ pick.set
+            ~ (' and _s' ~ pick.set ~ '__' ~ pick.column ~ ' is not null'
+               if pick.non_null else '')
+            ~ ' then _s' ~ pick.set ~ '__seq end' %}
+        {%- if pick.pick == 'nth' %}
+        case
+            when count({{ seq }}) over ({{ frames.in_between }})
+                >= {{ pick.nth }}
+                then min({{ seq }}) over ({{ frames.in_between }})
+                + {{ pick.nth - 1 }}
+        end as _r_{{ pick.pick_group }}
+        {%- else %}
+        {{ 'min' if pick.pick == 'first' else 'max' }}({{ seq }})
+            over ({{ frames.in_between }}) as _r_{{ pick.pick_group }}
+        {%- endif %}
+    {%- endfor %}
+    {%- for output in group.between_outputs %}
+        {%- if output.pick_group is none %},
+        {{ activity_schema._dataset_window_expression(output, frames) }}
+            over ({{ frames.in_between }}) as _o{{ output.index }}
+        {%- endif %}
+        {%- if activity_schema._dataset_needs_row_count(output) %},
+        count(case when _kind = {{ output.set }} then 1 end)
+            over ({{ frames.in_between }}) as _n{{ output.index }}
+        {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{#-
+    The condition a stream row meets to be a row of an appended set: its
+    filters, and a value in every column of its join conditions (null
+    equals nothing).
+-#}
+{% macro _dataset_set_condition(appended_set) -%}
+    {%- set parts = [activity_schema._dataset_condition(appended_set.filters)]
+        if appended_set.filters else [] -%}
+    {%- for condition in appended_set.join -%}
+        {%- do parts.append(activity_schema._dataset_value(condition.column)
+            ~ ' is not null') -%}
+    {%- endfor -%}
+    {{ parts | join(' and ') }}
 {%- endmacro %}
 
 
@@ -537,7 +723,8 @@ select * from final
       or aggregate of null values stays null.
 -#}
 {% macro _dataset_output_expression(output) -%}
-    {%- set computed = 'primary_rows._o' ~ output.index -%}
+    {%- set source = output.source -%}
+    {%- set computed = source ~ '._o' ~ output.index -%}
     {%- if output.aggregate in ['count', 'count_distinct', 'count_if'] -%}
         {{ return('coalesce(' ~ computed ~ ', 0)') }}
     {%- elif output.aggregate == 'is_null' -%}
@@ -548,20 +735,20 @@ select * from final
     {%- if output.pick_group is not none -%}
         {%- set value = 'pick_' ~ output.pick_group ~ '._s' ~ output.set
             ~ '__' ~ output.column -%}
-        {%- set found = 'primary_rows._r_' ~ output.pick_group
+        {%- set found = source ~ '._r_' ~ output.pick_group
             ~ ' is not null' -%}
     {%- elif output.kind == 'pick' -%}
         {%- set value = computed -%}
         {%- set found = computed ~ ' is not null' -%}
     {%- elif output.aggregate == 'listagg' -%}
-        {%- set whole = 'lists._l' ~ output.index -%}
+        {%- set whole = output.lists ~ '._l' ~ output.index -%}
         {%- set length = 'cast(' ~ computed ~ ' - '
             ~ output.delimiter | length ~ ' as integer)' -%}
         {%- set start = {
             'before': '1',
-            'after': 'cast(primary_rows._e' ~ output.index ~ ' - '
+            'after': 'cast(' ~ source ~ '._e' ~ output.index ~ ' - '
                 ~ computed ~ ' + 1 as integer)',
-            'in_between': 'cast(primary_rows._a' ~ output.index
+            'in_between': 'cast(' ~ source ~ '._a' ~ output.index
                 ~ ' + 1 as integer)',
         }.get(output.window) -%}
         {%- set value = whole if output.window == 'ever' else 'substr('
@@ -573,7 +760,7 @@ select * from final
         {%- set value = computed -%}
     {%- endif -%}
     {%- if output.kind == 'aggregate' -%}
-        {%- set found = 'primary_rows._n' ~ output.index ~ ' > 0' -%}
+        {%- set found = source ~ '._n' ~ output.index ~ ' > 0' -%}
     {%- endif -%}
     {%- if output.default is none -%}
         {{ return(value) }}

@@ -23,7 +23,12 @@
             from its start; nth 1 is first),
         'columns': [column, ...],
         'filters': [filter, ...],   -- optional
+        'join': [{'column': c, 'primary_column': pc}, ...],  -- optional:
+            only appended rows whose column c equals the primary row's
+            pc (one type, typed values; null equals nothing)
     }
+    Filters and join conditions narrow the appended rows before the
+    relationship's window is taken, for picks and aggregates alike.
     A column is a name (a stream column such as ts, activity_id,
     revenue_impact, or a feature the activity declares, cast to its
     declared type), or {'column', 'alias', 'aggregate', 'default',
