@@ -508,7 +508,7 @@ def test_postgres_designs(postgres_stream: DbtProject) -> None:
         {"columns": ["activity", "activity_id"], "unique": True},
         {"columns": ["activity", "coalesce(customer, anonymous_customer_id)", "ts"]},
         {"columns": ["ts"]},
-    ]}
+    ], "pre_hook": ["set local jit = off"]}
 
 
 def test_postgres_lookback_window_uses_the_ts_index(postgres_stream: DbtProject) -> None:

@@ -11,7 +11,9 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set types = {} -%}
-    {%- for column in adapter.get_column_schema_from_query(source_sql) -%}
+    {#- dbt's macro wraps the query so that it returns no row: the adapter
+        method alone would run the whole query (every row of the source). -#}
+    {%- for column in get_column_schema_from_query(source_sql) -%}
         {%- do types.update({column.name | lower: column.dtype | lower}) -%}
     {%- endfor -%}
     {%- set available = types.keys() | list -%}
