@@ -19,7 +19,7 @@ A dataset is described exactly as the macro's arguments::
     primary = {'activity', 'selector': all|first|last|nth, 'nth',
                'columns': [...], 'filters': [...]}
     append = [{'activity', 'relationship', 'nth', 'columns': [...],
-               'filters': [...], 'join': [...]}, ...]
+               'filters': [...], 'join': [...], 'within': {...}}, ...]
 
 where a column is a name or ``{'column', 'alias', 'aggregate', 'default'}``
 and a filter is ``{'column', 'operator', 'value'}``.
@@ -33,6 +33,9 @@ rows ``a`` of an appended activity (after the appended filters):
   primary row's ``primary_column`` (null equals nothing), as the appended
   filters do; both apply before the window is taken, so ``nth`` counts
   among the joined rows;
+- ``within`` ``{minutes|hours|days: d}`` bounds a before window to
+  ``t - d <= a.ts < t`` and an after window to ``t < a.ts <= t + d``
+  (``nth`` counts from the start of the bounded window);
 - earliest / latest order by ``(ts, activity_id)``;
 - ``ever``: every row; ``before``: ``a.ts < t``; ``after``: ``a.ts > t``;
   ``in_between``: ``t < a.ts`` and (``n`` is null or ``a.ts <= n``);
@@ -69,7 +72,7 @@ rows ``a`` of an appended activity (after the appended filters):
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -279,13 +282,25 @@ def aggregate(function: str, values: list[Any], rows_considered: int,
     raise ValueError(f"unknown aggregate {function!r}; allowed: {AGGREGATES}")
 
 
-def _window(rows: list[Row], window: str, t: Any, n: Any) -> list[Row]:
+UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _window(rows: list[Row], window: str, t: Any, n: Any,
+            within: Mapping[str, int] | None = None) -> list[Row]:
+    """The rows of a window; `within` {unit: amount} bounds before to
+    [t - d, t) and after to (t, t + d]."""
+    bound = None
+    if within:
+        [(unit, amount)] = within.items()
+        bound = timedelta(seconds=amount * UNITS[unit])
     if window == "ever":
         return rows
     if window == "before":
-        return [a for a in rows if a["ts"] < t]
+        return [a for a in rows
+                if a["ts"] < t and (bound is None or a["ts"] >= t - bound)]
     if window == "after":
-        return [a for a in rows if a["ts"] > t]
+        return [a for a in rows
+                if a["ts"] > t and (bound is None or a["ts"] <= t + bound)]
     if window == "in_between":
         return [a for a in rows if t < a["ts"] and (n is None or a["ts"] <= n)]
     raise ValueError(f"unknown window {window!r}")
@@ -352,7 +367,8 @@ def compute_dataset(
                 if passes(a, appended.get("filters", []))
                 and joins(a, p, appended.get("join", []))
             ]
-            considered = _window(candidates, window, t, n)  # in (ts, id) order
+            considered = _window(candidates, window, t, n,
+                                 appended.get("within"))  # in (ts, id) order
             for item in map(normalize_column, appended["columns"]):
                 name = output_name(item, appended["relationship"],
                                    appended["activity"], appended.get("nth"))

@@ -261,6 +261,38 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["argument 'append[0].join[0]' has the key 'primary'",
          "allowed keys: column, primary_column."],
     ),
+    "within_of_an_unknown_unit": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_after',"
+        " 'within': {'weeks': 1}, 'columns': [{'aggregate': 'count'}]}]",
+        ["argument 'append[0].within' must be a mapping with one key,"
+         " minutes, hours or days, such as {'days': 7}."],
+    ),
+    "within_of_zero_hours": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'first_after',"
+        " 'within': {'hours': 0}, 'columns': ['ts']}]",
+        ["argument 'append[0].within.hours' is '0'",
+         "allowed values: a whole number of at least 1."],
+    ),
+    "within_on_in_between": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_in_between',"
+        " 'within': {'days': 7}, 'columns': [{'aggregate': 'count'}]}]",
+        ["argument 'append[0].within' is set, but relationship"
+         " 'aggregate_in_between' has no time bound",
+         "allowed relationships with within: first_before, last_before,"
+         " nth_before, first_after, last_after, nth_after, aggregate_before,"
+         " aggregate_after."],
+    ),
+    "within_with_max": (
+        ORDERS,
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_before',"
+        " 'within': {'days': 7}, 'columns': [{'column': 'amount',"
+        " 'aggregate': 'max'}]}]",
+        ["argument 'append[0].columns[0].aggregate' is 'max', which is not"
+         " implemented with 'within'"],
+    ),
     "default_on_a_count": (
         ORDERS,
         "[{'activity': 'made_payment', 'relationship': 'aggregate_all',"
@@ -400,7 +432,16 @@ def test_valid_arguments_compile(duckdb_project: DbtProject) -> None:
         " 'join': [{'column': 'order_id', 'primary_column': 'order_id'},"
         " {'column': 'customer', 'primary_column': 'customer'}],"
         " 'columns': [{'column': 'amount', 'aggregate': 'listagg',"
-        " 'alias': 'paid_amounts'}]}]"
+        " 'alias': 'paid_amounts'}]},"
+        " {'activity': 'made_payment', 'relationship': 'aggregate_after',"
+        " 'within': {'days': 7}, 'join': [{'column': 'order_id',"
+        " 'primary_column': 'order_id'}],"
+        " 'columns': [{'column': 'amount', 'aggregate': 'sum', 'default': 0,"
+        " 'alias': 'paid_within_a_week'},"
+        " {'column': 'amount', 'aggregate': 'last_value',"
+        " 'alias': 'last_amount_within_a_week'}]},"
+        " {'activity': 'placed_order', 'relationship': 'nth_before',"
+        " 'nth': 2, 'within': {'hours': 1}, 'columns': ['ts']}]"
     )
     for selector in ("'all'", "'first'", "'last'", "'nth', 'nth': 2"):
         primary = (

@@ -308,6 +308,59 @@ DATASETS: dict[str, dict[str, Any]] = {
              "columns": [{"aggregate": "count", "alias": "self_between_n"}]},
         ],
     },
+    # Time bounds: before [t - d, t) and after (t, t + d], on the few
+    # timestamps of the streams (0, 1, 2, 3, 5 minutes), so the bounds fall
+    # on rows; with a join condition too.
+    "fx_ds_within": {
+        "primary": {"activity": PRIMARY, "columns": ["activity_id", "qty"]},
+        "append": [
+            *[{"activity": activity, "relationship": relationship, **extra,
+               "within": within,
+               "columns": [
+                   {"column": "ts", "alias": f"{tag}_{side}_{label}_ts"},
+                   {"column": "activity_id",
+                    "alias": f"{tag}_{side}_{label}_id"}]}
+              for activity, side in ((APPENDED, "a"), (PRIMARY, "p"))
+              for relationship, extra, tag in PICK_VARIANTS
+              if RELATIONSHIPS[relationship][1] in ("before", "after")
+              and extra.get("nth", 1) < 3
+              for label, within in (("2m", {"minutes": 2}),
+                                    ("1h", {"hours": 1}))
+              if side == "a" or label == "2m"],
+            *[{"activity": APPENDED, "relationship": relationship,
+               "within": {"minutes": 2},
+               **({"join": [{"column": "qty", "primary_column": "qty"}]}
+                  if joined else {}),
+               "columns": [
+                   {"aggregate": "count", "alias": f"{tag}_rows"},
+                   {"column": "qty", "aggregate": "count",
+                    "alias": f"{tag}_qtys"},
+                   {"column": "qty", "aggregate": "sum", "alias": f"{tag}_sum"},
+                   {"column": "price", "aggregate": "sum", "default": 0,
+                    "alias": f"{tag}_price"},
+                   {"column": "qty", "aggregate": "avg", "alias": f"{tag}_avg"},
+                   {"column": "flag", "aggregate": "count_if",
+                    "alias": f"{tag}_trues"},
+                   {"column": "flag", "aggregate": "sum_bool", "default": -1,
+                    "alias": f"{tag}_sum_flag"},
+                   {"column": "label", "aggregate": "is_null",
+                    "alias": f"{tag}_no_label"},
+                   {"column": "label", "aggregate": "not_null",
+                    "alias": f"{tag}_some_label"},
+                   {"column": "label", "aggregate": "first_value",
+                    "alias": f"{tag}_first_label"},
+                   {"column": "qty", "aggregate": "last_value", "default": 99,
+                    "alias": f"{tag}_last_qty"},
+                   {"column": "label", "aggregate": "listagg",
+                    "alias": f"{tag}_labels"},
+                   {"column": "qty", "aggregate": "listagg", "delimiter": "",
+                    "default": "-", "alias": f"{tag}_qty_list"},
+               ]}
+              for relationship in ("aggregate_before", "aggregate_after")
+              for joined in (False, True)
+              for tag in [f"{_short(relationship)}{'_j' if joined else ''}"]],
+        ],
+    },
     # The other activity as primary (its typed features as columns).
     "fx_ds_scanned": {
         "primary": {

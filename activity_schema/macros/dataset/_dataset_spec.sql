@@ -8,7 +8,7 @@
       'outputs': [{'alias', 'set', 'relationship', 'window', 'kind',
                    'pick', 'nth', 'non_null', 'aggregate', 'column', 'type',
                    'output_type', 'default', 'delimiter', 'index',
-                   'pick_group'}],
+                   'pick_group', 'within'}],
     }
     where a column/value is {'column', 'source': 'stream' | 'feature',
     'type'}. Appended activities with the same activity, filters and join
@@ -87,12 +87,12 @@
             {{ exceptions.raise_compiler_error(
                 where ~ ": argument '" ~ prefix ~ "' must be a mapping with"
                 ~ " keys activity, relationship, columns (and optional"
-                ~ " nth, filters, join).") }}
+                ~ " nth, filters, join, within).") }}
         {%- endif -%}
         {%- do activity_schema._dataset_check_keys(
             where, prefix, item,
             ['activity', 'relationship', 'nth', 'columns', 'filters',
-             'join']) -%}
+             'join', 'within']) -%}
         {%- set declaration = activity_schema._dataset_activity(
             where, prefix ~ '.activity', item.get('activity')) -%}
         {%- set relationship = item.get('relationship') -%}
@@ -120,6 +120,9 @@
         {%- endif -%}
         {%- set relationship_name = relationship
             ~ ('_' ~ pick_nth if rule.get('pick') == 'nth' else '') -%}
+        {%- set within = activity_schema._dataset_within(
+            where, prefix ~ '.within', item.get('within'), relationship,
+            rule) -%}
         {%- set filters = activity_schema._dataset_filters(
             where, prefix ~ '.filters', item.get('filters', []),
             declaration) -%}
@@ -159,14 +162,25 @@
                 its window whose value is not null: a pick of its own. -#}
             {%- set value_pick = {'first_value': 'first',
                 'last_value': 'last'}.get(column.aggregate) -%}
+            {%- set within_suffix = '_w' ~ within.seconds if within
+                else '' -%}
+            {%- if within and column.aggregate in ['min', 'max',
+                'count_distinct', 'listagg_distinct'] -%}
+                {{ exceptions.raise_compiler_error(
+                    where ~ ": argument '" ~ argument ~ ".aggregate' is '"
+                    ~ column.aggregate ~ "', which is not implemented with"
+                    ~ " 'within'; allowed with within: count, sum, avg,"
+                    ~ " first_value, last_value, listagg, count_if,"
+                    ~ " sum_bool, is_null, not_null (and every pick).") }}
+            {%- endif -%}
             {%- if value_pick -%}
                 {%- set pick_group = appended_set['index'] ~ '_'
                     ~ relationship ~ '_' ~ column.aggregate ~ '_'
-                    ~ column.column -%}
+                    ~ column.column ~ within_suffix -%}
             {%- elif rule.kind == 'pick' and (column.column != 'ts'
-                or rule.pick == 'nth') -%}
+                or rule.pick == 'nth' or within) -%}
                 {%- set pick_group = appended_set['index'] ~ '_'
-                    ~ relationship_name -%}
+                    ~ relationship_name ~ within_suffix -%}
             {%- else -%}
                 {%- set pick_group = none -%}
             {%- endif -%}
@@ -187,6 +201,7 @@
                 'delimiter': column.delimiter,
                 'index': outputs | length + 1,
                 'pick_group': pick_group,
+                'within': within,
             }) -%}
         {%- endfor -%}
     {%- endfor -%}
@@ -512,6 +527,43 @@
             'column': column, 'primary_column': primary_column}) -%}
     {%- endfor -%}
     {{ return(normalized) }}
+{%- endmacro %}
+
+
+{#-
+    The time bound of an appended activity's window: {'minutes' | 'hours'
+    | 'days': a whole number of at least 1}, with a before or after
+    relationship only. Returns none, or {'amount', 'unit', 'seconds'}: the
+    window is narrowed to [t - d, t) before and (t, t + d] after.
+-#}
+{% macro _dataset_within(where, argument, within, relationship, rule) -%}
+    {%- if within is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set units = {'minutes': 60, 'hours': 3600, 'days': 86400} -%}
+    {%- if within is not mapping or within | length != 1
+        or (within.keys() | list)[0] not in units -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' must be a mapping with one"
+            ~ " key, minutes, hours or days, such as {'days': 7}.") }}
+    {%- endif -%}
+    {%- set unit = (within.keys() | list)[0] -%}
+    {%- set amount = within[unit] -%}
+    {%- if not activity_schema._dataset_is_whole(amount) -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "." ~ unit ~ "' is '" ~ amount
+            ~ "'; allowed values: a whole number of at least 1.") }}
+    {%- endif -%}
+    {%- if rule.window not in ['before', 'after'] -%}
+        {{ exceptions.raise_compiler_error(
+            where ~ ": argument '" ~ argument ~ "' is set, but relationship '"
+            ~ relationship ~ "' has no time bound; allowed relationships"
+            ~ " with within: first_before, last_before, nth_before,"
+            ~ " first_after, last_after, nth_after, aggregate_before,"
+            ~ " aggregate_after.") }}
+    {%- endif -%}
+    {{ return({'amount': amount | int, 'unit': unit,
+        'seconds': (amount * units[unit]) | int}) }}
 {%- endmacro %}
 
 

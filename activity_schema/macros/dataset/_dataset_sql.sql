@@ -442,10 +442,18 @@ select * from final
         {%- endif %}
     {%- endfor %}
     {%- for pick in group.pick_groups if pick.window != 'in_between' %},
+        {%- if pick.within %}
+        {{ activity_schema._dataset_within_rank(group, pick) }}
+            as _r_{{ pick.pick_group }}
+        {%- else %}
         {{ activity_schema._dataset_pick_rank(pick, frames) }}
             as _r_{{ pick.pick_group }}
+        {%- endif %}
     {%- endfor %}
-    {%- for output in group.windowed_outputs %}
+    {%- for output in group.windowed_outputs if output.within %}
+        {{- activity_schema._dataset_within_columns(group, output) }}
+    {%- endfor %}
+    {%- for output in group.windowed_outputs if not output.within %}
         {%- if output.pick_group is none %},
         {{ activity_schema._dataset_window_expression(output, frames) }}
             over ({{ frames[output.window] }}) as _o{{ output.index }}
@@ -466,6 +474,171 @@ select * from final
         - coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
             over ({{ frames.after }}), 0) as _a{{ output.index }}
     {%- endfor %}
+{%- endmacro %}
+
+
+{#-
+    A time-bounded window ('within' d) in terms of the window pass's frames:
+    the sum (or count) of a measure over [t - d, t) before, or (t, t + d]
+    after, is the measure over the rows before t (after t) less the rows
+    before t - d (up to t, for after), each a frame from the partition's
+    start: `up` holds the rows with ts <= t + d, `down` (descending) the
+    rows with ts >= t - d. No frame slides, so nothing is recomputed per row.
+-#}
+{% macro _dataset_within_sum(group, output, measure, function='count') -%}
+    {%- set frames = group.frames -%}
+    {%- set interval = activity_schema._dataset_interval(output.within) -%}
+    {%- set up = 'partition by ' ~ group.partition ~ ' order by ts range'
+        ~ ' between unbounded preceding and ' ~ interval ~ ' following' -%}
+    {%- set down = 'partition by ' ~ group.partition ~ ' order by ts desc'
+        ~ ' range between unbounded preceding and ' ~ interval
+        ~ ' following' -%}
+    {%- set over = {} -%}
+    {%- for name, frame in {'ever': frames.ever, 'after': frames.after,
+        'before': frames.before, 'up': up, 'down': down}.items() -%}
+        {%- set aggregated = function ~ '(' ~ measure ~ ') over (' ~ frame
+            ~ ')' -%}
+        {%- do over.update({name: aggregated if function == 'count'
+            else 'coalesce(' ~ aggregated ~ ', 0)'}) -%}
+    {%- endfor -%}
+    {%- if output.window == 'after' -%}
+        ({{ over.up }} - ({{ over.ever }} - {{ over.after }}))
+    {%- else -%}
+        ({{ over.before }} - ({{ over.ever }} - {{ over.down }}))
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The rank of the row a time-bounded pick reads: the window holds the
+    set's ranks lo..hi (after: lo is one more than the set's rows up to t,
+    hi the rows up to t + d; before: lo is one more than the rows before
+    t - d, hi the rows before t). first is lo, last hi, nth lo + n - 1; a
+    first_value or last_value is the least (greatest) rank of a non-null
+    value at or after lo (at or before hi), kept when it is in the window.
+-#}
+{% macro _dataset_within_rank(group, pick) -%}
+    {%- set frames = group.frames -%}
+    {%- set rows = 'case when _kind = ' ~ pick.set ~ ' then 1 end' -%}
+    {%- set whole = 'count(' ~ rows ~ ') over (' ~ frames.ever ~ ')' -%}
+    {%- set in_window = activity_schema._dataset_within_sum(
+        group, pick, rows) -%}
+    {%- if pick.window == 'after' -%}
+        {%- set lo = '(' ~ whole ~ ' - count(' ~ rows ~ ') over ('
+            ~ frames.after ~ ') + 1)' -%}
+    {%- else -%}
+        {%- set lo = '(count(' ~ rows ~ ') over (' ~ frames.before ~ ') - '
+            ~ in_window ~ ' + 1)' -%}
+    {%- endif -%}
+    {%- set hi = '(' ~ lo ~ ' + ' ~ in_window ~ ' - 1)' -%}
+    {%- if pick.non_null -%}
+        {%- set ranked = 'case when _kind = ' ~ pick.set ~ ' and _s'
+            ~ pick.set ~ '__' ~ pick.column ~ ' is not null then _kind_seq'
+            ~ ' end' -%}
+        {%- set up = 'partition by ' ~ group.partition ~ ' order by ts range'
+            ~ ' between unbounded preceding and '
+            ~ activity_schema._dataset_interval(pick.within) ~ ' following' -%}
+        {%- set down = 'partition by ' ~ group.partition ~ ' order by ts'
+            ~ ' desc range between unbounded preceding and '
+            ~ activity_schema._dataset_interval(pick.within) ~ ' following' -%}
+        {%- if pick.pick == 'first' -%}
+            {%- set rank = 'min(' ~ ranked ~ ') over (' ~ (frames.after
+                if pick.window == 'after' else down) ~ ')' -%}
+            case when {{ rank }} <= {{ hi }} then {{ rank }} end
+        {%- else -%}
+            {%- set rank = 'max(' ~ ranked ~ ') over (' ~ (up
+                if pick.window == 'after' else frames.before) ~ ')' -%}
+            case when {{ rank }} >= {{ lo }} then {{ rank }} end
+        {%- endif -%}
+    {%- elif pick.pick == 'first' -%}
+        case when {{ in_window }} > 0 then {{ lo }} end
+    {%- elif pick.pick == 'last' -%}
+        case when {{ in_window }} > 0 then {{ hi }} end
+    {%- else -%}
+        case when {{ in_window }} >= {{ pick.nth }}
+            then {{ lo }} + {{ pick.nth - 1 }} end
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The window columns of an aggregate with 'within': `_o` its value (from
+    sums and counts over the time-bounded window, `_dataset_within_sum`),
+    `_n` the window's row count with a default, and for a listagg `_a` the
+    length of the list's text before the window.
+-#}
+{% macro _dataset_within_columns(group, output) -%}
+    {%- set in_set = '_kind = ' ~ output.set -%}
+    {%- set value = '_s' ~ output.set ~ '__' ~ output.column -%}
+    {%- set rows = 'case when ' ~ in_set ~ ' then 1 end' -%}
+    {%- set values = 'case when ' ~ in_set ~ ' then ' ~ value ~ ' end' -%}
+    {%- set counted = activity_schema._dataset_within_sum(
+        group, output, values) if output.column is not none else '' -%}
+    {%- set sum = 'sum' -%}
+    {%- if output.aggregate == 'count' and output.column is none -%}
+        {%- set expression = activity_schema._dataset_within_sum(
+            group, output, rows) -%}
+    {%- elif output.aggregate in ['count', 'is_null', 'not_null'] -%}
+        {%- set expression = counted -%}
+    {%- elif output.aggregate == 'count_if' -%}
+        {%- set expression = activity_schema._dataset_within_sum(group, output,
+            'case when ' ~ in_set ~ ' and ' ~ value ~ ' then 1 end') -%}
+    {%- elif output.aggregate in ['sum', 'avg', 'sum_bool'] -%}
+        {%- set summed = activity_schema._dataset_within_sum(group, output,
+            'case when ' ~ in_set ~ ' then case when ' ~ value
+            ~ ' then 1 when not ' ~ value ~ ' then 0 end end'
+            if output.aggregate == 'sum_bool' else values, sum) -%}
+        {%- if output.aggregate == 'avg' -%}
+            {%- set summed = summed ~ ' * 1.0 / ' ~ counted -%}
+        {%- endif -%}
+        {%- set expression = 'case when ' ~ counted ~ ' > 0 then ' ~ summed
+            ~ ' end' -%}
+    {%- elif output.aggregate == 'listagg' -%}
+        {%- set length = 'case when ' ~ in_set ~ ' and ' ~ value
+            ~ ' is not null then length(cast(' ~ value ~ ' as '
+            ~ activity_schema.feature_sql_type('string') ~ ')) + '
+            ~ output.delimiter | length ~ ' end' -%}
+        {%- set expression = 'case when ' ~ counted ~ ' > 0 then '
+            ~ activity_schema._dataset_within_sum(group, output, length, sum)
+            ~ ' end' -%}
+        {%- set frames = group.frames -%}
+        {%- set total = 'coalesce(sum(' ~ length ~ ') over (' ~ frames.ever
+            ~ '), 0)' -%}
+        {%- set bounded = activity_schema._dataset_within_sum(
+            group, output, length, sum) -%}
+        {#- The text before the window: up to t (after), before t - d
+            (before: the rows before t less the window). -#}
+        {%- if output.window == 'after' -%}
+            {%- set before_window = total ~ ' - coalesce(sum(' ~ length
+                ~ ') over (' ~ frames.after ~ '), 0)' -%}
+        {%- else -%}
+            {%- set before_window = 'coalesce(sum(' ~ length ~ ') over ('
+                ~ frames.before ~ '), 0) - ' ~ bounded -%}
+        {%- endif -%},
+        {{ before_window }} as _a{{ output.index }}
+    {%- endif -%}
+    {%- if output.pick_group is none -%},
+        {{ expression }} as _o{{ output.index }}
+    {%- endif -%}
+    {%- if activity_schema._dataset_needs_row_count(output) -%},
+        {{ activity_schema._dataset_within_sum(group, output, rows) }}
+            as _n{{ output.index }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- An interval literal of a 'within' bound. -#}
+{% macro _dataset_interval(within) -%}
+    {{ return(adapter.dispatch('_dataset_interval', 'activity_schema')(
+        within)) }}
+{%- endmacro %}
+
+{% macro default___dataset_interval(within) -%}
+    interval '{{ within.amount }} {{ within.unit }}'
+{%- endmacro %}
+
+{% macro spark___dataset_interval(within) -%}
+    interval {{ within.amount }} {{ within.unit }}
 {%- endmacro %}
 
 
@@ -751,6 +924,10 @@ select * from final
             'in_between': 'cast(' ~ source ~ '._a' ~ output.index
                 ~ ' + 1 as integer)',
         }.get(output.window) -%}
+        {%- if output.within -%}
+            {%- set start = 'cast(' ~ source ~ '._a' ~ output.index
+                ~ ' + 1 as integer)' -%}
+        {%- endif -%}
         {%- set value = whole if output.window == 'ever' else 'substr('
             ~ whole ~ ', ' ~ start ~ ', ' ~ length ~ ')' -%}
     {%- elif output.aggregate == 'listagg_distinct' -%}

@@ -26,6 +26,8 @@
         'join': [{'column': c, 'primary_column': pc}, ...],  -- optional:
             only appended rows whose column c equals the primary row's
             pc (one type, typed values; null equals nothing)
+        'within': {'days' | 'hours' | 'minutes': d},  -- optional, before
+            and after relationships: [t - d, t) before, (t, t + d] after
     }
     Filters and join conditions narrow the appended rows before the
     relationship's window is taken, for picks and aggregates alike.
