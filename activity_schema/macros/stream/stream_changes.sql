@@ -186,16 +186,68 @@ versions as (
 
 ),
 
+{#- Most keys come in one version and are stored once: only the keys
+    with several are ranked (`_stream_version_order`) or flagged, by a
+    grouping of the keys, rather than a window over every row. -#}
+contested as (
+
+    select activity, activity_id
+    from versions
+    group by activity, activity_id
+    having count(*) > 1
+
+),
+
+contested_versions as (
+
+    select
+        {%- for column in columns %}
+        versions.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from versions
+    inner join contested
+        on
+            versions.activity = contested.activity
+            and versions.activity_id = contested.activity_id
+
+),
+
 winners as (
-    {{ activity_schema._stream_one_version('versions') | indent(4) }}
+
+    select
+        {%- for column in columns %}
+        versions.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from versions
+    left join contested
+        on
+            versions.activity = contested.activity
+            and versions.activity_id = contested.activity_id
+    where contested.activity_id is null
+    union all
+    {{ activity_schema._stream_one_version('contested_versions') | indent(4) }}
+
+),
+
+copied as (
+
+    select activity, activity_id
+    from stored
+    group by activity, activity_id
+    having count(*) > 1
+
 ),
 
 stored_counted as (
 
     select
         stored.*,
-        count(*) over (partition by activity, activity_id) as _copies
+        copied.activity_id is not null as _is_copied
     from stored
+    left join copied
+        on
+            stored.activity = copied.activity
+            and stored.activity_id = copied.activity_id
 
 ),
 
@@ -211,7 +263,7 @@ compared as (
         coalesce(stored_counted.customer, stored_counted.anonymous_customer_id)
             as old_entity,
         stored_counted.activity_id is null
-        or stored_counted._copies > 1
+        or stored_counted._is_copied
         {%- for column in compared %}
         or {{ activity_schema._stream_differs(
             'winners.' ~ column, 'stored_counted.' ~ column) }}
