@@ -186,6 +186,7 @@ versions as (
 
 ),
 
+{%- if activity_schema.stream_groups_contested_keys() %}
 {#- Most keys come in one version and are stored once: only the keys
     with several are ranked (`_stream_version_order`) or flagged, by a
     grouping of the keys, rather than a window over every row. -#}
@@ -251,6 +252,21 @@ stored_counted as (
 
 ),
 
+{%- else %}
+winners as (
+    {{ activity_schema._stream_one_version('versions') | indent(4) }}
+),
+
+stored_counted as (
+
+    select
+        stored.*,
+        count(*) over (partition by activity, activity_id) > 1 as _is_copied
+    from stored
+
+),
+
+{%- endif %}
 compared as (
 
     select
@@ -540,4 +556,26 @@ select * from deletes
 
 {% macro duckdb__stream_cte_materialized() -%}
     {{ return('materialized ') }}
+{%- endmacro %}
+
+
+{#-
+    stream_groups_contested_keys() -> true where an incremental run should
+    find the keys with several versions or stored copies by grouping the
+    keys (DuckDB, Postgres: cheaper than a window over every row), false
+    where it ranks every row with a window (Spark, which inlines each use
+    of a common table expression and would compute the versions three
+    times).
+-#}
+{% macro stream_groups_contested_keys() -%}
+    {{ return(adapter.dispatch(
+        'stream_groups_contested_keys', 'activity_schema')()) }}
+{%- endmacro %}
+
+{% macro default__stream_groups_contested_keys() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__stream_groups_contested_keys() -%}
+    {{ return(false) }}
 {%- endmacro %}
