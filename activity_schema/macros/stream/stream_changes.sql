@@ -188,68 +188,27 @@ versions as (
 
 {%- if activity_schema.stream_groups_contested_keys() %}
 {#- Most keys come in one version and are stored once: only the keys
-    with several are ranked (`_stream_version_order`) or flagged, by a
-    grouping of the keys, rather than a window over every row. -#}
-contested as (
-
-    select activity, activity_id
-    from versions
-    group by activity, activity_id
-    having count(*) > 1
-
-),
-
-contested_versions as (
-
-    select
-        {%- for column in columns %}
-        versions.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from versions
-    inner join contested
-        on
-            versions.activity = contested.activity
-            and versions.activity_id = contested.activity_id
-
+    with several are ranked (`_stream_version_order`) or flagged, found by
+    a grouping of the keys rather than a window over every row. -#}
+flagged_versions as (
+    {{ activity_schema._stream_flag_repeated_keys('versions') | indent(4) }}
 ),
 
 winners as (
 
     select
-        {%- for column in columns %}
-        versions.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from versions
-    left join contested
-        on
-            versions.activity = contested.activity
-            and versions.activity_id = contested.activity_id
-    where contested.activity_id is null
+        {{ columns | join(',\n        ') }}
+    from flagged_versions
+    where not _key_repeated
     union all
-    {{ activity_schema._stream_one_version('contested_versions') | indent(4) }}
-
-),
-
-copied as (
-
-    select activity, activity_id
-    from stored
-    group by activity, activity_id
-    having count(*) > 1
+    {{ activity_schema._stream_one_version(
+        '(select * from flagged_versions where _key_repeated)'
+        ~ ' as contested') | indent(4) }}
 
 ),
 
 stored_counted as (
-
-    select
-        stored.*,
-        copied.activity_id is not null as _is_copied
-    from stored
-    left join copied
-        on
-            stored.activity = copied.activity
-            and stored.activity_id = copied.activity_id
-
+    {{ activity_schema._stream_flag_repeated_keys('stored') | indent(4) }}
 ),
 
 {%- else %}
@@ -261,7 +220,8 @@ stored_counted as (
 
     select
         stored.*,
-        count(*) over (partition by activity, activity_id) > 1 as _is_copied
+        count(*) over (partition by activity, activity_id) > 1
+            as _key_repeated
     from stored
 
 ),
@@ -279,7 +239,7 @@ compared as (
         coalesce(stored_counted.customer, stored_counted.anonymous_customer_id)
             as old_entity,
         stored_counted.activity_id is null
-        or stored_counted._is_copied
+        or stored_counted._key_repeated
         {%- for column in compared %}
         or {{ activity_schema._stream_differs(
             'winners.' ~ column, 'stored_counted.' ~ column) }}
@@ -457,6 +417,27 @@ select * from deletes
 
 
 {#-
+    The rows of `relation` with `_key_repeated`: true on the rows whose
+    (activity, activity_id) occurs more than once in it.
+-#}
+{% macro _stream_flag_repeated_keys(relation) -%}
+    select
+        flagged.*,
+        repeated.activity_id is not null as _key_repeated
+    from {{ relation }} as flagged
+    left join (
+        select activity, activity_id
+        from {{ relation }}
+        group by activity, activity_id
+        having count(*) > 1
+    ) as repeated
+        on
+            flagged.activity = repeated.activity
+            and flagged.activity_id = repeated.activity_id
+{%- endmacro %}
+
+
+{#-
     stream_probe(plan) -> none, or {'missing': [...], 'returning': [...]},
     the names of the activities that have
     - missing: a stored key in scope that the run's scoped rows lack (a
@@ -489,20 +470,10 @@ select * from deletes
     {%- endif -%}
     {%- set query -%}
         with scoped_keys as (
-            {%- for activity in plan.activities %}
-            select
-                cast('{{ activity.name }}' as {{ dbt.type_string() }})
-                    as activity,
-                activity_id
-            from {{ activity.relation }}
-            where
-                _rejection_reason is null
-                and ts <= {{ activity_schema._timestamp_literal(plan.horizon) }}
-                {%- if activity.scope != 'true' %}
-                and {{ activity.scope }}
-                {%- endif %}
-            {{ 'union all' if not loop.last }}
-            {%- endfor %}
+            select activity, activity_id
+            from (
+                {{ activity_schema._stream_accepted_rows(plan) | indent(16) }}
+            ) as accepted
         ),
 
         stored as (
