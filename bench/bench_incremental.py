@@ -7,19 +7,26 @@ harness `tests/python/dbt_harness.py`):
    seeds' load column `_loaded_at` last), then the raw tables are emptied and
    bulk-loaded with data generated in DuckDB (`bench/datagen.py`; for
    Postgres through CSV and COPY). The base data is one backfill: every row
-   has the same `_loaded_at`, the midnight after the generated period.
-2. `dbt run --full-refresh --select +customer_stream`: the full time.
-3. A batch of new source rows (1 % of the stream's rows; 20 % of them late,
-   the rest after the stream's latest ts), every row stamped with the
-   batch's own, later `_loaded_at`, is inserted into the raw tables in
-   place, then `dbt run --select +customer_stream`: the incremental time.
-4. The stream must equal a full rebuild: the same macro compiled as a view
-   over the current sources (`customer_stream_full`), compared with EXCEPT
-   ALL both ways.
+   has the same `_loaded_at`, the midnight after the generated period. A
+   first full refresh (not timed) gives the stream's size and latest ts.
+2. For each batch kind (`--batch`, both by default), --repeat pairs of runs
+   (3 by default), taking turns:
+   - `dbt run --full-refresh --select +customer_stream` on the base data:
+     the full time;
+   - a batch of new source rows (1 % of the stream's rows; 20 % of them
+     late, the rest after the stream's latest ts), every row stamped with
+     the batch's own, later `_loaded_at`, inserted into the raw tables in
+     place, then `dbt run --select +customer_stream`: the incremental time.
+   Every pair starts from the base data (DuckDB: a copy of the database
+   file; Postgres: the raw tables reloaded), so the two runs of a pair see
+   the machine in the same state; the ratio reported is the median of the
+   pairs' ratios, beside the median and minimum of each kind of run and
+   the load average around every run.
+3. After the last pair the stream must equal a full rebuild: the same macro
+   compiled as a view over the current sources (`customer_stream_full`),
+   compared with EXCEPT ALL both ways.
 
-Steps 3 and 4 are made once per batch kind (`--batch`, both by default),
-each on the state that step 2 left (DuckDB: a copy of the database file;
-Postgres: the base data reloaded and rebuilt with an untimed full refresh):
+Batch kinds:
 
 - `late`: the late rows lie 1-48 h before the stream's latest ts, inside
   the 72 h look-back (`stream_lookback_hours`), so both the window and the
@@ -33,13 +40,11 @@ Postgres: the base data reloaded and rebuilt with an untimed full refresh):
   batch rows outside their own activity's window.
 
 Times are the sum of the `execution_time`s of the activity models and the
-stream in `target/run_results.json` (dbt's start-up is left out). Both timed
-runs use one dbt thread: with several, models that run at the same time
-each count the others' work in their own `execution_time` (they share the
-Python process and the machine's cores), and the sum overstates the
-pipeline's time. On DuckDB each is run --repeat times (3 by default; the
-incremental run from a copy of the database file taken before it) and the
-median is reported: the machine's other work moves single timings a lot.
+stream in `target/run_results.json` (dbt's start-up is left out). Every
+timed run uses one dbt thread: with several, models that run at the same
+time each count the others' work in their own `execution_time` (they share
+the Python process and the machine's cores), and the sum overstates the
+pipeline's time.
 
 Prints a markdown table (one row per engine, size and batch kind) and writes
 it to bench/results/incremental.md (with --quick: incremental_quick.md, not
@@ -132,12 +137,22 @@ class Result:
     differing_rows: int | None = None
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # Timed sums of every pair's runs, in the order they ran, and the load
+    # average (1 min) around each: (full, incremental).
+    full_runs: list[float] = field(default_factory=list)
+    incremental_runs: list[float] = field(default_factory=list)
+    loads: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def paired_ratios(self) -> list[float]:
+        return [i / f for f, i in zip(self.full_runs, self.incremental_runs) if f]
 
     @property
     def ratio(self) -> float | None:
-        if self.full_seconds and self.incremental_seconds is not None:
-            return self.incremental_seconds / self.full_seconds
-        return None
+        """The median of the paired ratios (the lower one of an even count)."""
+        if not self.paired_ratios:
+            return None
+        return lower_median(self.paired_ratios, key=float)
 
     @property
     def equal(self) -> bool:
@@ -321,19 +336,13 @@ def compare_with_rebuild(project: DbtProject, result: Result) -> None:
     result.differing_rows = int(only_incremental) + int(only_full)
 
 
-def run_batch(
-    project: DbtProject,
-    result: Result,
-    generator: Path,
-    high_water_mark: datetime,
+def generate_batch(
+    project: DbtProject, result: Result, generator: Path, high_water_mark: datetime,
     args: argparse.Namespace,
-    folder: Path,
 ) -> None:
-    """Load one batch of `result.batch`'s kind, run the stream incrementally
-    (median of --repeat on DuckDB) and compare it with a full rebuild."""
-    engine, tag = result.engine, f"{result.name}:"
+    """Generate the batch of `result.batch`'s kind into the generator's b_ tables."""
     batch_rows = max(1, round(args.batch_fraction * result.stream_rows))
-    log(f"{tag} batch of {batch_rows:,} rows ({result.label}; high-water mark "
+    log(f"{result.name}: batch of {batch_rows:,} rows ({result.label}; high-water mark "
         f"{high_water_mark})")
     with duckdb.connect(str(generator)) as con:
         summary = datagen.generate_batch(
@@ -344,38 +353,60 @@ def run_batch(
     result.late_rows = summary["late_rows"]
     result.details["batch"] = {k: str(v) if isinstance(v, datetime) else v
                                for k, v in summary.items()}
-    started = time.perf_counter()
+
+
+def load_batch(project: DbtProject, engine: str, generator: Path, folder: Path) -> None:
     if engine == "duckdb":
         load_duckdb(project, generator, "b_", replace=False)
     else:
         load_postgres(project, generator, "b_", replace=False, scratch=folder / "csv")
-    result.details["batch_load_seconds"] = round(time.perf_counter() - started, 2)
 
-    runs = args.repeat if engine == "duckdb" else 1
-    # DuckDB: the database file as it is before the incremental run, so
-    # that the run can be repeated from the same state.
-    snapshot = None
-    if runs > 1:
-        database = Path(project.env["DBT_DUCKDB_PATH"])
-        project.execute("checkpoint")
-        snapshot = database.with_name(database.name + ".before_incremental")
-        shutil.copy2(database, snapshot)
-    incremental_runs = []
-    for run in range(runs):
-        if run > 0:
-            shutil.copy2(snapshot, database)
-        log(f"{tag} dbt run --select +customer_stream (incremental, {run + 1}/{runs})")
-        incremental_runs.append(run_dbt(
+
+def run_pairs(
+    project: DbtProject, result: Result, generator: Path, folder: Path,
+    args: argparse.Namespace, base: Path | None, reload_first: bool,
+) -> None:
+    """--repeat pairs of runs, taking turns: a full refresh of the base data,
+    then the batch loaded and an incremental run. Each pair starts from the
+    base data (DuckDB: a copy of the database file as it was after the
+    first full refresh, `base`; Postgres: the raw tables reloaded), so both
+    runs of a pair see the machine in the same state, and the ratio of the
+    pair says what the incremental run costs. Then the stream is compared
+    with a full rebuild."""
+    engine, tag = result.engine, f"{result.name}:"
+    fulls, incrementals = [], []
+    for run in range(args.repeat):
+        if base is not None:
+            database = Path(project.env["DBT_DUCKDB_PATH"])
+            database.with_name(database.name + ".wal").unlink(missing_ok=True)
+            shutil.copy2(base, database)
+        elif run > 0 or reload_first:
+            load_base(project, engine, generator, folder)
+        log(f"{tag} pair {run + 1}/{args.repeat}: full refresh")
+        fulls.append(run_dbt(
+            project, "run", "--full-refresh", "--select", "+customer_stream",
+            "--threads", "1", label=f"full_{result.batch}_{run + 1}",
+        ))
+        if engine == "postgres":
+            pg_analyze(project)
+        started = time.perf_counter()
+        load_batch(project, engine, generator, folder)
+        result.details["batch_load_seconds"] = round(time.perf_counter() - started, 2)
+        log(f"{tag} pair {run + 1}/{args.repeat}: incremental run")
+        incrementals.append(run_dbt(
             project, "run", "--select", "+customer_stream", "--threads", "1",
             label=f"incremental_{result.batch}_{run + 1}",
         ))
-    if snapshot is not None:
-        snapshot.unlink()
-    incremental = median_run(incremental_runs)
-    result.incremental_seconds = timed_sum(incremental)
-    result.details["incremental_times"] = incremental
-    result.details["incremental_runs"] = [round(timed_sum(t), 2) for t in incremental_runs]
-    log(f"{tag} incremental {result.incremental_seconds:.2f} s (ratio {result.ratio:.3f})")
+        log(f"{tag} pair {run + 1}: full {timed_sum(fulls[-1]):.2f} s, incremental "
+            f"{timed_sum(incrementals[-1]):.2f} s")
+    result.full_runs = [timed_sum(t) for t in fulls]
+    result.incremental_runs = [timed_sum(t) for t in incrementals]
+    result.loads = [(f["_load"], i["_load"]) for f, i in zip(fulls, incrementals)]
+    result.full_seconds = timed_sum(median_run(fulls))
+    result.incremental_seconds = timed_sum(median_run(incrementals))
+    result.details["full_times"] = median_run(fulls)
+    result.details["incremental_times"] = median_run(incrementals)
+    log(f"{tag} paired ratios {[f'{r:.3f}' for r in result.paired_ratios]}")
 
     log(f"{tag} comparing with a full rebuild")
     compare_with_rebuild(project, result)
@@ -383,7 +414,7 @@ def run_batch(
 
 
 def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -> list[Result]:
-    """One engine and size: the full refresh once, then each batch kind."""
+    """One engine and size: the base data, then pairs of runs for each batch kind."""
     results = [Result(engine=engine, nominal_rows=rows, batch=kind,
                       label=batch_label(kind, args))
                for kind in args.batch]
@@ -391,6 +422,7 @@ def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -
     folder = Path(tempfile.mkdtemp(prefix=f"{engine}_{rows}_", dir=workdir))
     project: DbtProject | None = None
     pending = list(results)
+    base: Path | None = None
     try:
         generator, counts = generator_database(workdir, rows, args.seed)
         shared["generated"] = counts
@@ -410,68 +442,40 @@ def bench_one(engine: str, rows: int, args: argparse.Namespace, workdir: Path) -
         started = time.perf_counter()
         load_base(project, engine, generator, folder)
         shared["load_seconds"] = round(time.perf_counter() - started, 1)
-
-        runs = args.repeat if engine == "duckdb" else 1
-        full_runs = []
-        for run in range(runs):
-            log(f"{engine} {rows:,}: dbt run --full-refresh --select +customer_stream "
-                f"({run + 1}/{runs})")
-            full_runs.append(run_dbt(
-                project, "run", "--full-refresh", "--select", "+customer_stream",
-                "--threads", "1", label=f"full_{run + 1}",
-            ))
-        full = median_run(full_runs)
-        shared["full_times"] = full
-        shared["full_runs"] = [round(timed_sum(t), 2) for t in full_runs]
-        log(f"{engine} {rows:,}: full refresh {timed_sum(full):.2f} s "
-            f"(runs: {shared['full_runs']})")
-        if engine == "postgres":
-            pg_analyze(project)
-
+        log(f"{engine} {rows:,}: a first full refresh (not timed)")
+        run_dbt(project, "run", "--full-refresh", "--select", "+customer_stream",
+                "--threads", "1")
         stream_rows, high_water_mark = project.query(
             f"select count(*), max(ts) from {schema}.customer_stream"
         )[0]
         if isinstance(high_water_mark, str):
             high_water_mark = datetime.fromisoformat(high_water_mark)
-        for result in results:
-            result.details.update(shared)
-            result.full_seconds = timed_sum(full)
-            result.stream_rows = int(stream_rows)
-
-        # DuckDB: the database file after the full refresh, the starting
-        # point of every batch kind after the first.
-        base_snapshot = None
-        if engine == "duckdb" and len(results) > 1:
+        if engine == "duckdb":
             database = Path(project.env["DBT_DUCKDB_PATH"])
             project.execute("checkpoint")
-            base_snapshot = database.with_name(database.name + ".before_batch")
-            shutil.copy2(database, base_snapshot)
-        for index, result in enumerate(results):
+            base = database.with_name(database.name + ".base")
+            shutil.copy2(database, base)
+        for result in results:
+            result.details.update(shared)
+            result.stream_rows = int(stream_rows)
+
+        for result in results:
             pending.remove(result)
             try:
-                if index > 0:
-                    log(f"{result.name}: back to the state after the full refresh")
-                    if base_snapshot is not None:
-                        database.with_name(database.name + ".wal").unlink(missing_ok=True)
-                        shutil.copy2(base_snapshot, database)
-                    else:
-                        load_base(project, engine, generator, folder)
-                        run_dbt(project, "run", "--full-refresh", "--select",
-                                "+customer_stream", "--threads", "1",
-                                label=f"full_before_{result.batch}")
-                        pg_analyze(project)
-                run_batch(project, result, generator, high_water_mark, args, folder)
+                generate_batch(project, result, generator, high_water_mark, args)
+                run_pairs(project, result, generator, folder, args, base,
+                          reload_first=result is not results[0])
             except Exception as error:  # noqa: BLE001 - reported in the table
                 result.error = f"{type(error).__name__}: {error}"
                 log(f"{result.name}: FAILED\n{traceback.format_exc()}")
-        if base_snapshot is not None:
-            base_snapshot.unlink()
     except Exception as error:  # noqa: BLE001 - reported in the table
         for result in pending:
             result.details.update(shared)
             result.error = f"{type(error).__name__}: {error}"
         log(f"{engine} {rows:,}: FAILED\n{traceback.format_exc()}")
     finally:
+        if base is not None:
+            base.unlink(missing_ok=True)
         if project is not None and not args.keep:
             with contextlib.suppress(Exception):
                 project.drop()
@@ -487,18 +491,19 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
-def _load(times: dict[str, float]) -> str:
-    return "—" if "_load" not in times else f"{times['_load']:.1f}"
-
-
 def _count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def _min(values: list[float]) -> str:
+    return "—" if not values else f"{min(values):.2f}"
+
+
 def markdown(results: list[Result], command: str, args: argparse.Namespace) -> str:
     lines = [
-        "| engine | batch | stream rows | batch rows | full refresh (s) | incremental (s) "
-        "| incremental / full | equal | target | target met |",
+        "| engine | batch | stream rows | batch rows | full refresh (s), median / min "
+        "| incremental (s), median / min | incremental / full, paired (median) "
+        "| equal | target | target met |",
         "|---|---|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for r in results:
@@ -508,7 +513,8 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         met = "—" if r.target is None or r.ratio is None else ("yes" if r.ratio <= r.target else "no")
         lines.append(
             f"| {r.engine} | {r.label} | {_count(r.stream_rows)} | {_count(r.batch_rows)} "
-            f"| {_seconds(r.full_seconds)} | {_seconds(r.incremental_seconds)} "
+            f"| {_seconds(r.full_seconds)} / {_min(r.full_runs)} "
+            f"| {_seconds(r.incremental_seconds)} / {_min(r.incremental_runs)} "
             f"| {ratio} | {equal} | {target} | {met} |"
         )
     lines += ["", "Targets:", ""]
@@ -526,12 +532,17 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         f"Command: `{command}`",
         "",
         "Times: sum of the `execution_time` of the activity models (`act_*`) and "
-        "`customer_stream` in `target/run_results.json`, both runs with one dbt "
+        "`customer_stream` in `target/run_results.json`, every run with one dbt "
         "thread (`--threads 1`), so that the sum is the time the pipeline took. "
-        f"On DuckDB both runs are made {args.repeat} times (each incremental run from a "
-        "copy of the database file as it was before it) and the median is reported; "
-        "Postgres runs once; the full refresh is shared by the batch kinds, each of "
-        "which starts from the state it left. Batch: "
+        f"Runs take turns in {args.repeat} pairs: a full refresh of the base data, "
+        "then the batch loaded and an incremental run; every pair starts from the "
+        "base data (DuckDB: a copy of the database file made after a first, untimed "
+        "full refresh; Postgres: the raw tables reloaded). The ratio of each pair is "
+        "the incremental run's time over the full refresh's, and the table gives "
+        "their median, so that a pair sees the machine in one state. After the last "
+        "pair the stream is compared with a full rebuild of the same sources "
+        "(`EXCEPT ALL` both ways): every pair's incremental run starts from the same "
+        "state and reads the same batch. Batch: "
         f"{args.batch_fraction:.0%} of the stream's rows as new source rows, all with "
         "the batch's own `_loaded_at` (later than the base data's single one), "
         f"{args.late:.0%} of them late: `late`, 1-48 h before the stream's latest ts "
@@ -540,9 +551,9 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         "'late rows' below counts the rows whose stream ts is before the stream's "
         f"latest ts, 'outside the window' those more than {LOOKBACK_HOURS} h before "
         "the latest ts of their own table, which only the load cursor finds. "
-        f"Machine: {os.cpu_count()} CPUs; the load average (1 min, highest of "
-        "the start and the end of the dbt run: full / incremental) says how "
-        "much other work shared them.",
+        f"Machine: {os.cpu_count()} CPUs; the load average (1 min, highest of the "
+        "start and the end of each dbt run: full / incremental) says how much other "
+        "work shared them.",
         "",
         "Details:",
         "",
@@ -552,23 +563,26 @@ def markdown(results: list[Result], command: str, args: argparse.Namespace) -> s
         inc = d.get("incremental_times", {})
         full = d.get("full_times", {})
         batch = d.get("batch", {})
+        pairs = "; ".join(
+            f"{f:.2f} / {i:.2f} s (load {fl:.1f} / {il:.1f})"
+            for f, i, (fl, il) in zip(r.full_runs, r.incremental_runs, r.loads)
+        )
         lines.append(
             f"- {r.engine} {r.nominal_rows:,}, {r.label}: generated {d.get('generated', {})}; "
             f"load {d.get('load_seconds', '—')} s; late rows {_count(r.late_rows)}, "
             f"outside the window {_count(batch.get('outside_window'))}; "
             f"batch ts {batch.get('min_ts', '—')} to {batch.get('max_ts', '—')}, "
             f"loaded at {batch.get('loaded_at', '—')}; "
-            + (f"runs (timed sums) full {d['full_runs']}, incremental "
-               f"{d['incremental_runs']}; " if "incremental_runs" in d else "")
-            + f"customer_stream full {_seconds(full.get('customer_stream'))} s, "
+            + (f"pairs (full / incremental, timed sums): {pairs}; paired ratios "
+               f"{', '.join(f'{x:.3f}' for x in r.paired_ratios)}; " if pairs else "")
+            + f"customer_stream (median runs) full {_seconds(full.get('customer_stream'))} s, "
             f"incremental {_seconds(inc.get('customer_stream'))} s; "
             f"dbt wall time full {_seconds(full.get('_wall'))} s, "
             f"incremental {_seconds(inc.get('_wall'))} s; "
             + (f"dbt process CPU full {_seconds(full.get('_cpu'))} s, "
                f"incremental {_seconds(inc.get('_cpu'))} s; "
                if r.engine == "duckdb" else "")
-            + f"load average {_load(full)} / {_load(inc)}; "
-            f"compare {d.get('compare_seconds', '—')} s"
+            + f"compare {d.get('compare_seconds', '—')} s"
             + (f"; only in incremental {d['only_incremental']}, only in full {d['only_full']}"
                if "only_full" in d else "")
             + (f"; ERROR: {r.error.splitlines()[0]}" if r.error else "")
@@ -587,9 +601,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres-rows", type=int, nargs="*", default=None,
                         help="stream sizes on Postgres (default 1000000; none: skip)")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="DuckDB: run the full refresh and the incremental run this "
-                             "many times each (the incremental one from a copy of the "
-                             "database file) and report the median (default 3)")
+                        help="pairs of runs (a full refresh, then an incremental run) "
+                             "per engine, size and batch kind; the median of their "
+                             "ratios is reported (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK_ROWS:,} rows on each engine "
                              "(unless sizes are given)")

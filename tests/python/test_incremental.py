@@ -154,7 +154,14 @@ def test_a_run_writes_only_the_rows_whose_values_change(built):
     # strictly after the new order.
     strictly_after = [o for o in own if o["order_date"] > late_date]
     assert {(a, e) for a, e, _ in written} == {("placed_order", str(customer))}
-    assert all(change == "upsert" for _, _, change in written)
+    changes = [change for _, _, change in written]
+    if project.target == "duckdb":
+        # The new row is inserted; the others, found by their rowid, only
+        # have their occurrence columns updated in place.
+        assert changes.count("upsert") == 1, changes
+        assert set(changes) == {"upsert", "update"}, changes
+    else:
+        assert set(changes) == {"upsert"}, changes
     assert len(strictly_after) + 1 <= len(written) <= len(own) + 1
 
     run_stream(project, "--vars", lookback)

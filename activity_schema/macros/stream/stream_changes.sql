@@ -55,6 +55,10 @@
     {%- set compared = columns | reject('in', ['activity', 'activity_id'])
         | list -%}
     {%- set locator = activity_schema.stream_row_locator() -%}
+    {#- The columns of the touched partitions' rows that the run reads:
+        with a locator, the key, `ts` and the entity only. -#}
+    {%- set kept_columns = ['activity_id', 'ts', 'customer',
+        'anonymous_customer_id', 'activity'] if locator else columns -%}
     {%- set probe = activity_schema.stream_probe(plan) -%}
     {%- set recovering = plan.activities if probe is none
         else plan.activities | selectattr('name', 'in', probe.missing)
@@ -272,9 +276,11 @@ touched as (
 
 kept as (
 
-    {#- The unchanged rows of every touched partition. -#}
+    {#- The unchanged rows of every touched partition. Where rows have a
+        locator, only the columns the occurrence columns need are read:
+        such rows are updated in place (`_change` = 'update'). -#}
     select
-        {%- for column in columns %}
+        {%- for column in kept_columns %}
         current_rows.{{ column }},
         {%- endfor %}
         current_rows.activity_occurrence as _old_occurrence,
@@ -300,7 +306,7 @@ kept as (
 fresh as (
 
     select
-        {%- for column in columns %}
+        {%- for column in kept_columns %}
         winners.{{ column }},
         {%- endfor %}
         cast(null as {{ dbt.type_bigint() }}) as _old_occurrence,
@@ -330,6 +336,59 @@ recomputed as (
 
 ),
 
+{%- if locator %}
+
+upserts as (
+
+    {#- The new rows, with every column of their winning version. -#}
+    select
+        {%- for column in activity_schema.stream_columns() %}
+        winners.{{ column }},
+        {%- endfor %}
+        recomputed.activity_occurrence,
+        recomputed.activity_repeated_at,
+        {%- for column in activity_schema.stream_metadata_columns() %}
+        winners.{{ column }},
+        {%- endfor %}
+        'upsert' as _change,
+        recomputed._stream_row
+    from recomputed
+    inner join winners
+        on
+            recomputed.activity = winners.activity
+            and recomputed.activity_id = winners.activity_id
+    where recomputed._old_occurrence is null
+
+),
+
+updates as (
+
+    {#- Kept rows whose occurrence columns changed: only their locator,
+        key and the two new values are used. -#}
+    select
+        {%- for column in activity_schema.stream_columns() %}
+        {{ column if column in kept_columns else 'null' }}
+            as {{ column }},
+        {%- endfor %}
+        activity_occurrence,
+        activity_repeated_at,
+        {%- for column in activity_schema.stream_metadata_columns() %}
+        null as {{ column }},
+        {%- endfor %}
+        'update' as _change,
+        _stream_row
+    from recomputed
+    where
+        _old_occurrence is not null
+        and (
+            activity_occurrence != _old_occurrence
+            or activity_repeated_at is distinct from _old_repeated_at
+        )
+
+),
+
+{%- else %}
+
 upserts as (
 
     select
@@ -338,9 +397,6 @@ upserts as (
         activity_repeated_at,
         {{ activity_schema.stream_metadata_columns() | join(',\n        ') }},
         'upsert' as _change
-        {%- if locator %},
-        _stream_row
-        {%- endif %}
     from recomputed
     where
         _old_occurrence is null
@@ -348,6 +404,8 @@ upserts as (
         or activity_repeated_at is distinct from _old_repeated_at
 
 ),
+
+{%- endif %}
 
 deletes as (
 
@@ -375,6 +433,10 @@ deletes as (
 )
 
 select * from upserts
+{%- if locator %}
+union all
+select * from updates
+{%- endif %}
 union all
 select * from deletes
 {%- endmacro %}

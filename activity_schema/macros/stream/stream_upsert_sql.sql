@@ -37,22 +37,22 @@ where _change = 'upsert'
 
 {#-
     DuckDB: the changes carry `_stream_row`, the `rowid` of the stored row
-    each one replaces or removes (`stream_row_locator`), read in the same
-    pass as the touched partitions. The strategy deletes those rows by
-    `rowid`, which reads no column of the stream, then inserts the upserts.
-    A `rowid` holds while the table is not written, and nothing writes the
-    stream between the select of the changes and this delete (the model's
-    own run does both); the strategy still checks, before deleting, that
-    every locator points at a row of the same key, and fails the run rather
-    than delete another row.
+    each one removes or updates (`stream_row_locator`), read in the same
+    pass as the touched partitions. The strategy updates the occurrence
+    columns of the rows marked 'update' (rows of a touched partition whose
+    own values did not change) and deletes the rows marked 'delete' by
+    `rowid`, which reads no other column of the stream, then inserts the
+    upserts. A `rowid` holds while the table is not written, and nothing
+    writes the stream between the select of the changes and these
+    statements (the model's own run does both, in one transaction); the
+    strategy still checks first that every locator points at a row of the
+    same key, and fails the run rather than change another row.
 -#}
 {% macro duckdb__stream_upsert_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set changes = arg_dict['temp_relation'] -%}
     {%- set columns = adapter.get_columns_in_relation(target)
         | map(attribute='name') | list -%}
-    {%- set located = '(select _stream_row from ' ~ changes
-        ~ ' where _stream_row is not null)' -%}
     {%- if execute -%}
         {%- set check -%}
             select count(*)
@@ -60,7 +60,10 @@ where _change = 'upsert'
             left join (
                 select rowid as _stream_row, activity, activity_id
                 from {{ target }}
-                where rowid in {{ located }}
+                where rowid in (
+                    select _stream_row from {{ changes }}
+                    where _stream_row is not null
+                )
             ) as stored
                 on changes._stream_row = stored._stream_row
             where
@@ -79,8 +82,20 @@ where _change = 'upsert'
                 ~ " changed, run it again.") }}
         {%- endif -%}
     {%- endif -%}
+update {{ target }}
+set
+    activity_occurrence = changes.activity_occurrence,
+    activity_repeated_at = changes.activity_repeated_at
+from {{ changes }} as changes
+where
+    changes._change = 'update'
+    and {{ target }}.rowid = changes._stream_row;
+
 delete from {{ target }}
-where rowid in {{ located }};
+where rowid in (
+    select _stream_row from {{ changes }}
+    where _change = 'delete' and _stream_row is not null
+);
 
 insert into {{ target }} ({{ columns | join(', ') }})
 select {{ columns | join(', ') }}
