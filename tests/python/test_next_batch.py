@@ -3,9 +3,11 @@
 ``next_batch`` turns the current state of the raw tables into the state after
 one more ingestion: new rows (on time, late, very late, ties), rows delivered
 twice (same values, or conflicting values), rows restated in place, deleted
-rows and rows from a clock far ahead (year 2099). Every row a batch writes
-carries the batch's ``_loaded_at``. ``read_csv`` reads the CSV files back so
-that batches can be chained on disk.
+rows and rows from a clock far ahead (year 2099), and identity changes
+(logins of anonymous visitors, logins on another customer's device, account
+merges, erasure requests, accounts whose row arrives after their alias).
+Every row a batch writes carries the batch's ``_loaded_at``. ``read_csv``
+reads the CSV files back so that batches can be chained on disk.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.python.test_generate_data import assert_referential_shape
+from tests.python.test_generate_data import (
+    alias_end,
+    assert_identity_shape,
+    assert_referential_shape,
+    views_by_visitor,
+)
 from tools.generate_data import (
     TABLE_COLUMNS,
     TIME_COLUMNS,
@@ -35,7 +42,10 @@ from tools.generate_data import (
     write_csv,
 )
 
-TABLES = tuple(TABLE_COLUMNS)
+# The shop's tables, keyed by id (what the summary's per-table entries cover), and every raw table.
+TABLES = ("raw_customers", "raw_orders", "raw_payments", "raw_web_events")
+ALL_TABLES = tuple(TABLE_COLUMNS)
+IDENTITY = ("raw_customer_aliases", "raw_customer_removals")
 LOADED_AT = "_loaded_at"
 FORMAT = "%Y-%m-%d %H:%M:%S"
 ALL_ON = {
@@ -46,6 +56,7 @@ ALL_OFF = {
     "late": 0.0, "very_late": 0.0, "ties": 0.0, "duplicates": 0.0, "restated": 0.0, "deletes": 0.0,
     "conflicting": 0.0, "future": 0,
 }
+IDENTITY_KINDS = ("logins", "shared_logins", "aliases", "removals")
 # The columns a conflicting version may change (neither id, foreign key, event time nor load time).
 VALUE_COLUMNS = {
     "raw_customers": ("first_name", "last_name"),
@@ -86,9 +97,11 @@ def without_load(row: dict) -> dict:
 
 
 def dedupe(tables: dict, keep: str = "first") -> dict:
-    """One row per id, at the position of its first occurrence: the first or the last version."""
-    result = {}
-    for name, rows in tables.items():
+    """One row per id, at the position of its first occurrence: the first or the last version
+    (the identity tables, which only grow, as they are)."""
+    result = {name: tables[name] for name in IDENTITY if name in tables}
+    for name in TABLES:
+        rows = tables[name]
         chosen: dict[int, dict] = {}
         order: list[int] = []
         for row in rows:
@@ -103,8 +116,8 @@ def dedupe(tables: dict, keep: str = "first") -> dict:
 
 def assert_batch_shape(tables: dict) -> None:
     """The referential rules of the generator for either version of a twice-delivered id (at most 2 rows)."""
-    for name, rows in tables.items():
-        counts = Counter(r["id"] for r in rows)
+    for name in TABLES:
+        counts = Counter(r["id"] for r in tables[name])
         assert max(counts.values(), default=1) <= 2, name
     assert_referential_shape(dedupe(tables, "first"))
     assert_referential_shape(dedupe(tables, "last"))
@@ -118,7 +131,7 @@ def expected_hwm(tables: dict) -> datetime:
     """The documented high-water mark: the latest event time, leaving out rows more than a day after their load."""
     return max(
         moment(name, r)
-        for name in TABLES
+        for name in ALL_TABLES
         for r in tables[name]
         if r[LOADED_AT] is None or moment(name, r) <= r[LOADED_AT] + timedelta(days=1)
     )
@@ -129,8 +142,8 @@ def expected_load_time(before: dict, after: dict) -> datetime:
 
     The new high-water mark is taken over the rows after the batch except its future (2099) rows.
     """
-    earlier = [r[LOADED_AT] for name in TABLES for r in before[name] if r[LOADED_AT] is not None]
-    current = {name: [r for r in after[name] if not is_future(name, r)] for name in TABLES}
+    earlier = [r[LOADED_AT] for name in ALL_TABLES for r in before[name] if r[LOADED_AT] is not None]
+    current = {name: [r for r in after[name] if not is_future(name, r)] for name in ALL_TABLES}
     end = datetime.combine(expected_hwm(current).date() + timedelta(days=1), time())
     return max(max(earlier) + timedelta(seconds=1), end) if earlier else end
 
@@ -194,13 +207,13 @@ def test_read_csv_round_trip_is_byte_identical(tmp_path):
     back = read_csv(tmp_path / "a")
     assert back == tables, "read_csv gives the same values and types as generate"
     write_csv(back, tmp_path / "b")
-    for name in TABLES:
+    for name in ALL_TABLES:
         assert (tmp_path / "a" / f"{name}.csv").read_bytes() == (tmp_path / "b" / f"{name}.csv").read_bytes()
 
 
 def test_read_csv_round_trip_of_committed_seeds(tmp_path):
     write_csv(read_csv(REPO_ROOT / "seeds"), tmp_path)
-    for name in TABLES:
+    for name in ALL_TABLES:
         assert (tmp_path / f"{name}.csv").read_bytes() == (REPO_ROOT / "seeds" / f"{name}.csv").read_bytes()
 
 
@@ -210,7 +223,7 @@ def test_read_csv_round_trip_after_batches(tmp_path, busy):
     back = read_csv(tmp_path / "a")
     assert back == tables
     write_csv(back, tmp_path / "b")
-    for name in TABLES:
+    for name in ALL_TABLES:
         assert (tmp_path / "a" / f"{name}.csv").read_bytes() == (tmp_path / "b" / f"{name}.csv").read_bytes()
 
 
@@ -278,7 +291,7 @@ def test_deterministic_across_processes(tmp_path, base):
             cwd=REPO_ROOT, capture_output=True, text=True, check=True,
             env={"PYTHONHASHSEED": hash_seed, "PATH": "/usr/bin:/bin"},
         )
-        outputs.append({name: (out / f"{name}.csv").read_bytes() for name in TABLES})
+        outputs.append({name: (out / f"{name}.csv").read_bytes() for name in ALL_TABLES})
     assert outputs[0] == outputs[1]
 
 
@@ -375,6 +388,11 @@ def test_everything_off_means_exactly_zero(base):
     for kind in ("late", "very_late", "ties", "duplicates", "conflicting", "restated", "deleted", "future"):
         assert summary[kind]["count"] == 0, kind
         assert all(t["count"] == 0 and t["ids"] == [] for t in summary[kind]["tables"].values())
+    # the identity changes are off by default
+    for kind in (*IDENTITY_KINDS, "identity_first", "held_back_delivered"):
+        assert summary[kind]["count"] == 0, kind
+    for name in IDENTITY:
+        assert tables[name] == base[name], name
     hwm = high_water_mark(base)
     for name in TABLES:
         rows = tables[name]
@@ -644,9 +662,9 @@ def test_cli_next_batch_round_trip(tmp_path):
     assert summary["future"]["count"] == 3
     assert summary == json.loads(json.dumps(expected_summary))
     write_csv(expected, tmp_path / "api")
-    for name in TABLES:
+    for name in ALL_TABLES:
         assert (folder / f"{name}.csv").read_bytes() == (tmp_path / "api" / f"{name}.csv").read_bytes()
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.csv" for n in TABLES), "no leftovers"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.csv" for n in ALL_TABLES), "no leftovers"
     # a second batch continues from the written state
     result = run_cli("next-batch", "--seeds", str(folder), "--seed", "8", "--very-late", "0.1",
                      "--new-fraction", "0.02")
@@ -660,7 +678,7 @@ def test_cli_next_batch_round_trip(tmp_path):
 def test_cli_generate_subcommand_and_default_are_the_same(tmp_path):
     assert run_cli("--seed", "3", "--scale", "0.1", "--out", str(tmp_path / "a")).returncode == 0
     assert run_cli("generate", "--seed", "3", "--scale", "0.1", "--out", str(tmp_path / "b")).returncode == 0
-    for name in TABLES:
+    for name in ALL_TABLES:
         assert (tmp_path / "a" / f"{name}.csv").read_bytes() == (tmp_path / "b" / f"{name}.csv").read_bytes()
 
 
@@ -718,7 +736,7 @@ def test_batch_load_time_is_later_than_before_and_not_before_what_it_writes(busy
                 assert moment(name, row) > load + timedelta(days=1), (name, row)
             else:
                 assert moment(name, row) <= load, (name, row)
-    assert all(moment(n, r) <= load for n in TABLES for r in after[n] if not is_future(n, r))
+    assert all(moment(n, r) <= load for n in ALL_TABLES for r in after[n] if not is_future(n, r))
 
 
 def test_a_batch_within_the_last_loaded_day_is_loaded_one_second_later(base):
@@ -726,7 +744,7 @@ def test_a_batch_within_the_last_loaded_day_is_loaded_one_second_later(base):
     # is the initial load time, so the batch takes that time + 1 s
     tables, summary = next_batch(base, 4, new_fraction=0.0, **{**ALL_OFF, "deletes": 0.01})
     assert summary["loaded_at"] == {"before": "2024-07-01 00:00:00", "batch": "2024-07-01 00:00:01"}
-    assert {r[LOADED_AT] for n in TABLES for r in tables[n]} == {datetime(2024, 7, 1)}
+    assert {r[LOADED_AT] for n in ALL_TABLES for r in tables[n]} == {datetime(2024, 7, 1)}
     tables, summary = next_batch(base, 4, new_fraction=0.0, **{**ALL_OFF, "restated": 0.01})
     load = expected_load_time(base, tables)
     assert summary["loaded_at"]["batch"] == load.strftime(FORMAT)
@@ -754,7 +772,7 @@ def test_load_times_increase_over_chained_batches(tmp_path):
         loads.append(load)
         write_csv(tables, tmp_path / str(batch))
         tables = read_csv(tmp_path / str(batch))
-    assert {r[LOADED_AT] for n in TABLES for r in tables[n]} <= set(loads)
+    assert {r[LOADED_AT] for n in ALL_TABLES for r in tables[n]} <= set(loads)
 
 
 # --------------------------------------------------------------------------
@@ -848,21 +866,21 @@ def test_future_rows_are_in_2099_spread_over_the_tables(base):
         assert all(r["id"] > new_max for r in future), "future rows come after the other new rows"
     assert summary["future"]["min"] >= "2099-01-01" and summary["future"]["max"] < "2100-01-01"
     # the high-water mark ignores them
-    regular = max(moment(n, r) for n in TABLES for r in tables[n] if not is_future(n, r))
+    regular = max(moment(n, r) for n in ALL_TABLES for r in tables[n] if not is_future(n, r))
     assert summary["high_water_mark"]["after"] == regular.strftime(FORMAT)
     assert high_water_mark(tables) == regular
     assert_batch_shape(tables)
 
     one, one_summary = next_batch(base, 17, new_fraction=0.0, **{**ALL_OFF, "future": 1})
     assert one_summary["future"]["tables"]["raw_web_events"]["count"] == 1
-    assert sum(1 for n in TABLES for r in one[n] if is_future(n, r)) == 1
+    assert sum(1 for n in ALL_TABLES for r in one[n] if is_future(n, r)) == 1
 
 
 def test_future_rows_do_not_move_the_next_batch(base, tmp_path):
     first, first_summary = next_batch(base, 17, new_fraction=0.01, **{**ALL_OFF, "future": 8})
     write_csv(first, tmp_path)
     chained = read_csv(tmp_path)
-    regular = max(moment(n, r) for n in TABLES for r in chained[n] if not is_future(n, r))
+    regular = max(moment(n, r) for n in ALL_TABLES for r in chained[n] if not is_future(n, r))
     second, summary = next_batch(chained, 18, new_fraction=0.02, **ALL_OFF)
     assert summary["high_water_mark"]["before"] == first_summary["high_water_mark"]["after"]
     assert summary["high_water_mark"]["before"] == regular.strftime(FORMAT)
@@ -872,7 +890,7 @@ def test_future_rows_do_not_move_the_next_batch(base, tmp_path):
     assert load == expected_load_time(chained, second) < datetime(2099, 1, 1)
     assert load > datetime.strptime(first_summary["loaded_at"]["batch"], FORMAT)
     # the future rows of the first batch stay as they were
-    for name in TABLES:
+    for name in ALL_TABLES:
         assert [r for r in second[name] if is_future(name, r)] == [r for r in chained[name] if is_future(name, r)]
     assert_batch_shape(second)
 
@@ -883,7 +901,7 @@ def test_future_rows_do_not_move_the_next_batch(base, tmp_path):
 
 
 def strip_last_column(folder: Path) -> None:
-    for name in TABLES:
+    for name in ALL_TABLES:
         path = folder / f"{name}.csv"
         lines = path.read_text().splitlines()
         assert lines[0].endswith(",_loaded_at")
@@ -895,11 +913,11 @@ def test_read_csv_accepts_files_without_loaded_at(tmp_path):
     write_csv(tables, tmp_path / "a")
     strip_last_column(tmp_path / "a")
     back = read_csv(tmp_path / "a")
-    for name in TABLES:
+    for name in ALL_TABLES:
         assert all(r[LOADED_AT] is None for r in back[name]), name
         assert [without_load(r) for r in back[name]] == [without_load(r) for r in tables[name]]
     write_csv(back, tmp_path / "b")
-    for name in TABLES:
+    for name in ALL_TABLES:
         lines = (tmp_path / "b" / f"{name}.csv").read_text().splitlines()
         assert lines[0].endswith(",_loaded_at")
         assert all(line.endswith(",") for line in lines[1:]), "a missing load time is an empty cell"
@@ -913,7 +931,7 @@ def test_next_batch_on_files_without_loaded_at(tmp_path):
     after, summary = next_batch(before, 6, new_fraction=0.03, **ALL_ON)
     assert summary["loaded_at"]["before"] is None
     # no previous load time: the batch is loaded at midnight after the new high-water mark's day
-    regular = max(moment(n, r) for n in TABLES for r in after[n] if not is_future(n, r))
+    regular = max(moment(n, r) for n in ALL_TABLES for r in after[n] if not is_future(n, r))
     load = datetime.combine(regular.date() + timedelta(days=1), time())
     assert summary["loaded_at"]["batch"] == load.strftime(FORMAT)
     written = written_rows(before, after, summary)
@@ -922,3 +940,264 @@ def test_next_batch_on_files_without_loaded_at(tmp_path):
         kept = len(after[name]) - len(written[name])
         assert sum(1 for r in after[name] if r[LOADED_AT] is None) == kept, name
     assert_batch_shape(after)
+
+
+# --------------------------------------------------------------------------
+# identity changes: logins, shared logins, aliases, removals
+# --------------------------------------------------------------------------
+
+
+def batch_load(summary: dict) -> datetime:
+    return datetime.strptime(summary["loaded_at"]["batch"], FORMAT)
+
+
+def added_rows(before: dict, after: dict, name: str) -> list[dict]:
+    """The rows of an identity table the batch appended (those tables only grow)."""
+    assert after[name][: len(before[name])] == before[name], name
+    return after[name][len(before[name]):]
+
+
+def never_logged_in(tables: dict) -> set[str]:
+    visitors = {e["visitor_id"] for e in tables["raw_web_events"]}
+    return visitors - {e["visitor_id"] for e in tables["raw_web_events"] if e["customer_id"] is not None}
+
+
+def customers_per_visitor(tables: dict) -> dict[str, set[int]]:
+    result = defaultdict(set)
+    for e in tables["raw_web_events"]:
+        if e["customer_id"] is not None:
+            result[e["visitor_id"]].add(e["customer_id"])
+    return result
+
+
+def chain_ends(tables: dict) -> set[int]:
+    aliases = {a["customer_id"]: a["canonical_customer_id"] for a in tables["raw_customer_aliases"]}
+    return {alias_end(aliases, c) for c in aliases} - set(aliases)
+
+
+@pytest.fixture(scope="module")
+def logged_in(base):
+    tables, summary = next_batch(base, 3, new_fraction=0.0, **ALL_OFF, logins=0.3)
+    return base, tables, summary
+
+
+def test_logins_give_anonymous_visitors_a_customer(logged_in):
+    before, after, summary = logged_in
+    anonymous = never_logged_in(before)
+    assert summary["options"]["logins"] == 0.3
+    assert summary["logins"]["count"] == round(0.3 * len(anonymous)) > 0
+    visitors = summary["logins"]["visitors"]
+    assert len(set(visitors)) == len(visitors) and set(visitors) <= anonymous
+    assert never_logged_in(after) == anonymous - set(visitors), "exactly those visitors log in"
+    customers = {c["id"]: c for c in after["raw_customers"]}
+    by_visitor = views_by_visitor(after["raw_web_events"])
+    old_views = {e["id"] for e in before["raw_web_events"]}
+    for visitor, customer in zip(visitors, summary["logins"]["customer_ids"]):
+        rows = by_visitor[visitor]
+        logins = [e for e in rows if e["page"] == "/login"]
+        assert len(logins) == 1 and logins[0]["customer_id"] == customer
+        login = logins[0]
+        assert login["id"] not in old_views
+        # the login is the visitor's first observation: every old view is earlier and anonymous,
+        # so it belongs to this customer retroactively
+        old = [e for e in rows if e["id"] in old_views]
+        assert old and all(e["customer_id"] is None and e["occurred_at"] < login["occurred_at"] for e in old)
+        assert all(e["customer_id"] == customer for e in rows if e["occurred_at"] >= login["occurred_at"])
+        assert customers[customer]["created_at"] <= login["occurred_at"]
+    new_customers = summary["logins"]["new_customer_ids"]
+    old_customers = {c["id"] for c in before["raw_customers"]}
+    assert new_customers and set(new_customers) <= set(summary["logins"]["customer_ids"])
+    assert not set(new_customers) & old_customers, "new sign-ups go into raw_customers"
+    assert set(summary["logins"]["customer_ids"]) & old_customers, "existing customers log in too"
+    assert {o["user_id"] for o in after["raw_orders"]} & set(new_customers), "some new sign-ups order"
+    load = batch_load(summary)
+    for name in TABLES:
+        old_ids = {r["id"] for r in before[name]}
+        new = [r for r in after[name] if r["id"] not in old_ids]
+        assert sorted(r["id"] for r in new) == sorted(summary["logins"]["tables"][name]["ids"]), name
+        assert all(r[LOADED_AT] == load for r in new), name
+    assert_batch_shape(after)
+
+
+def test_shared_logins_bring_a_second_customer_to_a_device(base):
+    tables, summary = next_batch(base, 4, new_fraction=0.0, **ALL_OFF, shared_logins=5)
+    assert summary["shared_logins"]["count"] == 5
+    before_customers, after_customers = customers_per_visitor(base), customers_per_visitor(tables)
+    created = {c["id"]: c["created_at"] for c in tables["raw_customers"]}
+    by_visitor = views_by_visitor(tables["raw_web_events"])
+    old_views = {e["id"] for e in base["raw_web_events"]}
+    shared = summary["shared_logins"]
+    for visitor, owner, guest in zip(shared["visitors"], shared["owner_ids"], shared["customer_ids"]):
+        assert before_customers[visitor] == {owner}, "a device of one customer"
+        assert after_customers[visitor] == {owner, guest} and guest != owner
+        new = [e for e in by_visitor[visitor] if e["id"] not in old_views]
+        last_old = max(e["occurred_at"] for e in by_visitor[visitor] if e["id"] in old_views)
+        assert all(e["occurred_at"] > last_old for e in new)
+        assert new[0]["page"] == "/logout" and new[0]["customer_id"] == owner, "the owner logs out first"
+        login = next(e for e in new if e["page"] == "/login")
+        assert login["customer_id"] == guest and created[guest] <= login["occurred_at"]
+    changed = {v for v in after_customers if after_customers[v] != before_customers.get(v, set())}
+    assert changed == set(shared["visitors"])
+    written = {e["id"] for e in tables["raw_web_events"]} - old_views
+    assert sorted(written) == sorted(shared["tables"]["raw_web_events"]["ids"])
+    assert all(e[LOADED_AT] == batch_load(summary) for e in tables["raw_web_events"] if e["id"] in written)
+    assert_batch_shape(tables)
+
+
+def test_aliases_merge_accounts_and_extend_chains_without_cycles(base):
+    tables, summary = next_batch(base, 5, new_fraction=0.0, **ALL_OFF, aliases=8)
+    new = added_rows(base, tables, "raw_customer_aliases")
+    assert len(new) == summary["aliases"]["count"] == 8
+    assert [a["customer_id"] for a in new] == summary["aliases"]["customer_ids"]
+    assert [a["canonical_customer_id"] for a in new] == summary["aliases"]["canonical_customer_ids"]
+    assert all(a[LOADED_AT] == batch_load(summary) for a in new)
+    already = {a["customer_id"] for a in base["raw_customer_aliases"]}
+    assert not {a["customer_id"] for a in new} & already, "one alias per customer"
+    # an alias whose customer is the end of an existing chain extends that chain
+    extending = [a for a in new if a["customer_id"] in chain_ends(base)]
+    assert extending and summary["aliases"]["extends_chain"] == len(extending)
+    hwm = high_water_mark(base)
+    assert all(hwm < a["merged_at"] <= hwm + timedelta(days=1) for a in new), "on time"
+    assert_identity_shape(tables)  # existing customers, merged after both exist, no cycle
+    assert tables["raw_customers"] == base["raw_customers"]
+
+
+def test_removals_prefer_web_activity_and_meet_chains_and_shared_devices(base):
+    tables, summary = next_batch(base, 6, new_fraction=0.0, **ALL_OFF, removals=6)
+    new = added_rows(base, tables, "raw_customer_removals")
+    removed = [r["customer_id"] for r in new]
+    assert len(new) == summary["removals"]["count"] == 6 and removed == summary["removals"]["customer_ids"]
+    assert not set(removed) & {r["customer_id"] for r in base["raw_customer_removals"]}, "not removed yet"
+    per_visitor = customers_per_visitor(base)
+    with_web = {c for ids in per_visitor.values() for c in ids}
+    on_shared = {c for ids in per_visitor.values() if len(ids) > 1 for c in ids}
+    assert set(removed) <= with_web
+    assert summary["removals"]["at_chain_end"] == len(set(removed) & chain_ends(base)) > 0
+    assert summary["removals"]["on_shared_device"] == len(set(removed) & on_shared) > 0
+    assert all(r[LOADED_AT] == batch_load(summary) for r in new)
+    assert_identity_shape(tables)
+
+
+def test_late_identity_places_that_share_in_the_past(base):
+    options = {"logins": 0.1, "shared_logins": 3, "aliases": 4, "removals": 4}
+    tables, summary = next_batch(base, 7, new_fraction=0.01, **ALL_OFF, **options, late_identity=0.5)
+    hwm = high_water_mark(base)
+    counts = {kind: summary[kind]["count"] for kind in IDENTITY_KINDS}
+    assert counts["logins"] > 0 and counts["shared_logins"] == 3 and counts["aliases"] == counts["removals"] == 4
+    late = {kind: summary[kind]["late"] for kind in IDENTITY_KINDS}
+    assert sum(late.values()) == round(0.5 * sum(counts.values()))
+    assert all(late.values()), late
+    moments = {
+        "aliases": [a["merged_at"] for a in added_rows(base, tables, "raw_customer_aliases")],
+        "removals": [r["requested_at"] for r in added_rows(base, tables, "raw_customer_removals")],
+    }
+    by_visitor = views_by_visitor(tables["raw_web_events"])
+    old_views = {e["id"] for e in base["raw_web_events"]}
+    for kind in ("logins", "shared_logins"):
+        moments[kind] = []
+        for visitor, customer in zip(summary[kind]["visitors"], summary[kind]["customer_ids"]):
+            moments[kind] += [e["occurred_at"] for e in by_visitor[visitor]
+                              if e["id"] not in old_views and e["page"] == "/login" and e["customer_id"] == customer]
+    for kind in IDENTITY_KINDS:
+        assert len(moments[kind]) == counts[kind], kind
+        past = [m for m in moments[kind] if m < hwm]
+        assert len(past) == late[kind], kind
+        assert all(hwm - timedelta(hours=48) <= m for m in past), "in the --late-hours window"
+    # the load time is always the batch's own
+    load = batch_load(summary)
+    assert load == expected_load_time(base, tables)
+    for name in IDENTITY:
+        assert all(r[LOADED_AT] == load for r in added_rows(base, tables, name))
+    assert_batch_shape(tables)
+    assert_identity_shape(tables)
+
+
+def test_identity_first_delivers_the_account_row_with_the_next_batch(base):
+    first, summary = next_batch(base, 9, new_fraction=0.01, **{**ALL_OFF, "future": 4}, aliases=1,
+                                identity_first=2)
+    held = summary["identity_first"]["customer_ids"]
+    assert summary["identity_first"]["count"] == len(held) == 2
+    customers = {c["id"] for c in first["raw_customers"]}
+    assert max(customers) < min(held), "the held-back ids follow every customer id"
+    new = added_rows(base, first, "raw_customer_aliases")
+    assert len(new) == summary["aliases"]["count"] == 3
+    early = [a for a in new if a["customer_id"] in held]
+    assert len(early) == 2 and all(a["canonical_customer_id"] in customers for a in early)
+    assert not customers & set(held), "the alias arrives before the account row"
+    second, next_summary = next_batch(first, 10, new_fraction=0.01, **ALL_OFF)
+    assert next_summary["held_back_delivered"]["ids"] == held
+    rows = {c["id"]: c for c in second["raw_customers"]}
+    load = batch_load(next_summary)
+    for alias in early:
+        account = rows[alias["customer_id"]]
+        assert account["created_at"] < alias["merged_at"] and account[LOADED_AT] == load
+    assert min(next_summary["new"]["tables"]["raw_customers"]["ids"]) > max(held)
+    assert_identity_shape(second)
+    third, last_summary = next_batch(second, 11, new_fraction=0.01, **ALL_OFF)
+    assert last_summary["held_back_delivered"]["count"] == 0, "delivered once"
+
+
+def test_identity_changes_are_deterministic(base):
+    options = {"logins": 0.1, "shared_logins": 2, "aliases": 3, "removals": 3, "late_identity": 0.3,
+               "identity_first": 1}
+    first = next_batch(base, 12, **options)
+    assert first == next_batch(base, 12, **options)
+    assert first[0] != next_batch(base, 13, **options)[0]
+
+
+def test_invalid_identity_options_raise(base):
+    for bad in ({"logins": 1.5}, {"late_identity": -0.1}, {"aliases": -1}, {"removals": 1.5},
+                {"shared_logins": True}, {"identity_first": -2}):
+        with pytest.raises(ValueError):
+            next_batch(base, 1, **bad)
+
+
+@pytest.mark.parametrize("seed, scale, days", [(3, 0.2, 60), (4, 0.5, 90)])
+def test_identity_over_consecutive_batches(seed, scale, days, tmp_path):
+    tables = generate(seed=seed, scale=scale, start=date(2023, 3, 1), days=days)
+    for batch in range(4):
+        tables, summary = next_batch(
+            tables, batch, new_fraction=0.02, late=0.2, ties=0.05, duplicates=0.05, restated=0.03,
+            conflicting=0.03, future=batch % 2, logins=0.05, shared_logins=2, aliases=2, removals=1,
+            late_identity=0.3,
+        )
+        assert_batch_shape(tables)  # views carry the customer logged in, through every kind of change
+        assert_identity_shape(dedupe(tables))
+        assert summary["aliases"]["count"] == 2 and summary["shared_logins"]["count"] == 2
+        write_csv(tables, tmp_path / str(batch))
+        tables = read_csv(tmp_path / str(batch))
+
+
+def test_cli_identity_options(tmp_path):
+    folder = tmp_path / "seeds"
+    assert run_cli("--seed", "5", "--scale", "0.3", "--out", str(folder)).returncode == 0
+    start = read_csv(folder)
+    result = run_cli("next-batch", "--seeds", str(folder), "--seed", "3", "--logins", "0.1",
+                     "--shared-logins", "2", "--aliases", "2", "--removals", "2", "--late-identity", "0.5",
+                     "--identity-first", "1")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    expected, expected_summary = next_batch(start, 3, logins=0.1, shared_logins=2, aliases=2, removals=2,
+                                            late_identity=0.5, identity_first=1)
+    assert summary == json.loads(json.dumps(expected_summary))
+    assert {k: summary["options"][k] for k in ("logins", "shared_logins", "aliases", "removals",
+                                                "late_identity", "identity_first")} == {
+        "logins": 0.1, "shared_logins": 2, "aliases": 2, "removals": 2, "late_identity": 0.5, "identity_first": 1}
+    assert summary["aliases"]["count"] == 3 and summary["removals"]["count"] == 2
+    assert summary["shared_logins"]["count"] == 2 and summary["identity_first"]["count"] == 1
+    assert summary["logins"]["count"] == round(0.1 * len(never_logged_in(start)))
+    write_csv(expected, tmp_path / "api")
+    for name in ALL_TABLES:
+        assert (folder / f"{name}.csv").read_bytes() == (tmp_path / "api" / f"{name}.csv").read_bytes()
+    result = run_cli("next-batch", "--seeds", str(folder), "--aliases", "1.5")
+    assert result.returncode == 2
+
+
+def test_folder_without_identity_files_reads_them_as_empty(tmp_path):
+    write_csv(generate(seed=1, scale=0.1), tmp_path)
+    for name in IDENTITY:
+        (tmp_path / f"{name}.csv").unlink()
+    tables = read_csv(tmp_path)
+    assert all(tables[name] == [] for name in IDENTITY)
+    after, summary = next_batch(tables, 1, aliases=1, removals=1)
+    assert len(after["raw_customer_aliases"]) == len(after["raw_customer_removals"]) == 1

@@ -7,20 +7,21 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from .changes import (
-    FUTURE_YEAR,
-    add_future_rows,
     apply_conflicts,
     apply_deletes,
     apply_duplicates,
     apply_restatements,
 )
+from .context import build_context
+from .future import FUTURE_YEAR, add_future_rows
+from .held_back import assign_held_back, deliver_held_back
+from .identity_batch import EVENT_KINDS, IdentityOptions, apply_identity
 from .new_rows import (
     LATE,
     MIN_NEW_ROWS,
     ON_TIME,
     TIE,
     VERY_LATE,
-    build_context,
     hours,
     materialize,
     plan_new_rows,
@@ -28,6 +29,7 @@ from .new_rows import (
 from .tables import (
     CLOCK_SKEW_TOLERANCE,
     LOADED_AT,
+    SHOP_TABLES,
     TABLE_COLUMNS,
     TIME_COLUMNS,
     TIMESTAMP_FORMAT,
@@ -45,10 +47,10 @@ def _stamp(value: datetime | None) -> str | None:
 
 
 def _kind_summary(rows: dict[str, list[Row]], **extra: dict[str, Any]) -> dict[str, Any]:
-    """count / min / max overall and per table (with ids) for one kind of change."""
+    """count / min / max overall and per shop table (with ids) for one kind of change."""
     tables: dict[str, Any] = {}
     moments: list[datetime] = []
-    for name in TABLE_COLUMNS:
+    for name in SHOP_TABLES:
         table_rows = rows.get(name, [])
         values = [r[TIME_COLUMNS[name]] for r in table_rows]
         moments += [row_moment(name, r) for r in table_rows]
@@ -108,16 +110,26 @@ def next_batch(
     deletes: float = 0.0,
     conflicting: float = 0.0,
     future: int = 0,
+    logins: float = 0.0,
+    shared_logins: int = 0,
+    aliases: int = 0,
+    removals: int = 0,
+    late_identity: float = 0.0,
+    identity_first: int = 0,
 ) -> tuple[Tables, dict[str, Any]]:
     """Simulate one ingestion: the state of the raw tables ``days`` days later.
 
     The tables are the current state of the sources as a loader leaves them;
-    the input is not modified. With ``hwm`` the high-water mark (the latest
-    created_at / order_date / occurred_at over all tables, see
-    :func:`~.tables.high_water_mark`: rows whose event time is more than one
-    day after their own ``_loaded_at`` do not count) and ``existing`` the
-    number of input rows, in this order:
+    the input is not modified (a missing identity table counts as empty).
+    With ``hwm`` the high-water mark (the latest event time over all tables,
+    see :func:`~.tables.high_water_mark`: rows whose event time is more than
+    one day after their own ``_loaded_at`` do not count) and ``existing``
+    the number of input rows, in this order:
 
+    * held-back accounts: customers an identity row names with an id above
+      every ``raw_customers.id`` (left by an earlier batch's
+      ``identity_first``) get their ``raw_customers`` row now, signed up
+      before the first identity row naming them.
     * ``deletes``: ``round(deletes * existing)`` rows disappear. Deleting a
       customer deletes its orders, their payments and its logged-in web
       events; deleting an order deletes its payments (counted too). The
@@ -128,7 +140,9 @@ def next_batch(
       same id and a new timestamp and/or new values: customer name or an
       earlier created_at, order status or order_date (kept between sign-up
       and first payment), payment amount or a later created_at, web event
-      page or a later occurred_at (login stickiness kept).
+      page or a later occurred_at (who is logged in on every view kept:
+      ``/login`` and ``/logout`` views keep their page and only go with
+      their customer).
     * new rows, about ``new_fraction * existing`` (at least
       :data:`~.new_rows.MIN_NEW_ROWS` unless ``new_fraction`` is 0): new
       customers with their devices, views and maybe an order; new orders
@@ -148,7 +162,32 @@ def next_batch(
 
       An order date counts as its midnight and gets the date of its moment.
       Within one activity the classes are handed out earliest first, so a
-      sign-up precedes its orders and an order its payments.
+      sign-up precedes its orders and an order its payments. A view on an
+      existing device carries the customer logged in there at its moment.
+    * identity events (see :mod:`.identity_batch`), each on time or, for
+      ``round(late_identity * events)`` of them where possible, in the late
+      window (``late_hours``), after every view of the device concerned.
+      Their shop rows take the ids after the new rows:
+
+      - ``logins``: that share of the visitors who never logged in get a
+        ``/login`` (and 0-3 more views) by an existing customer or by one who
+        signs up just before (a new ``raw_customers`` row, half of them with
+        an order, its shopping views and mostly a payment);
+      - ``shared_logins``: that many devices of one customer get a login by
+        another customer (another person: another alias chain end): the
+        owner logs out (``/logout``), maybe anonymous views, the other
+        customer logs in, browses and maybe logs out;
+      - ``aliases``: that many merges of two accounts not merged yet (the
+        first one, and a third of the others, merges the end of an
+        existing chain, extending it); never a cycle;
+      - ``identity_first``: that many more aliases, each of a new account
+        into an existing one, whose ``raw_customers`` row is held back
+        until the next batch (its id follows every other customer id,
+        future rows included);
+      - ``removals``: that many erasure requests of customers not removed
+        yet: every fourth from the first at the end of an alias chain,
+        every fourth from the second on a shared device, the others with
+        web activity where possible.
     * ``duplicates``: ``round(duplicates * n_new)`` rows, new or existing
       (recent favoured), appear a second time right after the original,
       with the same values; only ``_loaded_at`` is the batch's.
@@ -170,9 +209,10 @@ def next_batch(
     timestamp the batch writes, except the future rows, which lie more than
     a day after ``L`` and therefore count for no later high-water mark.
     Every row the batch writes (new, late, very late, ties, duplicate and
-    conflicting copies, restated versions, future rows) gets
-    ``_loaded_at = L``; the other rows keep theirs. ``ValueError`` if the
-    future rows would not lie more than a day after ``L``.
+    conflicting copies, restated versions, future rows, identity rows and
+    held-back accounts) gets ``_loaded_at = L``; the other rows keep
+    theirs. ``ValueError`` if the future rows would not lie more than a day
+    after ``L``.
 
     Rows with a clock far ahead (earlier future rows) are never restated,
     duplicated or given a conflicting version. Rows keep their position
@@ -181,8 +221,19 @@ def next_batch(
     before/after, the previous and the batch load time (``loaded_at``), row
     counts, and per kind (``new``, ``on_time``, ``late``, ``very_late``,
     ``ties``, ``duplicates``, ``conflicting``, ``restated``, ``deleted``,
-    ``future``) the count, the min/max timestamps and per table the count,
-    ids and min/max. Equal input, seed and options give equal output.
+    ``future``) the count, the min/max timestamps and per shop table the
+    count, ids and min/max; per identity kind (``logins``, ``shared_logins``,
+    ``aliases``, ``removals``) ``count``, ``late`` (how many lie before
+    ``hwm``), ``min``/``max`` of its rows' timestamps, and: ``visitors``,
+    ``customer_ids`` (who logs in), ``new_customer_ids`` and per shop table
+    the ids written (logins, shared logins, which also list ``owner_ids``);
+    ``customer_ids``, ``canonical_customer_ids`` and ``extends_chain``
+    (aliases); ``customer_ids``, ``at_chain_end`` and ``on_shared_device``
+    (removals, counting this batch's aliases and shared logins);
+    ``identity_first`` (``count``, ``customer_ids`` of the accounts held
+    back) and ``held_back_delivered`` (``count``, ``ids``, ``min``/``max``:
+    the accounts of earlier batches delivered now). Equal input, seed and
+    options give equal output.
     """
     for name, value in (("new_fraction", new_fraction), ("late", late), ("very_late", very_late),
                         ("duplicates", duplicates), ("ties", ties), ("restated", restated),
@@ -196,11 +247,13 @@ def next_batch(
         raise ValueError("days must be at least 1")
     if isinstance(future, bool) or not isinstance(future, int) or future < 0:
         raise ValueError(f"future must be a whole number >= 0, got {future!r}")
-    missing = [name for name in TABLE_COLUMNS if name not in tables]
+    identity = IdentityOptions(logins, shared_logins, aliases, removals, late_identity, identity_first)
+    identity.check()
+    missing = [name for name in SHOP_TABLES if name not in tables]
     if missing:
         raise ValueError(f"missing tables: {missing}")
 
-    state: Tables = {name: [dict(r) for r in tables[name]] for name in TABLE_COLUMNS}
+    state: Tables = {name: [dict(r) for r in tables.get(name, ())] for name in TABLE_COLUMNS}
     hwm = high_water_mark(state)
     previous_load = latest_load_time(state)
     existing = sum(len(rows) for rows in state.values())
@@ -209,6 +262,7 @@ def next_batch(
     def stream(part: str) -> random.Random:
         return random.Random(f"{seed}:next_batch:{format_value(hwm)}:{existing}:{part}")
 
+    delivered = deliver_held_back(stream("held_back"), state)
     removed = apply_deletes(stream("deletes"), state, round(deletes * existing))
     restatements, restate_kinds = apply_restatements(stream("restated"), state, round(restated * existing), hwm)
 
@@ -221,15 +275,21 @@ def next_batch(
     ctx = build_context(state)
     activities = plan_new_rows(stream("new"), ctx, target, ties, late, very_late, windows)
     new_rows = materialize(activities, state, ctx)
-    for name in TABLE_COLUMNS:
+    old_visitors = {e["visitor_id"] for e in state["raw_web_events"]}
+    for name in SHOP_TABLES:
         state[name] += [row for row, _ in new_rows[name]]
+    identity_rows, held, identity_summary = apply_identity(
+        stream("identity"), state, old_visitors, identity, hwm, windows
+    )
     n_new = sum(len(rows) for rows in new_rows.values())
     new_ids = {name: {row["id"] for row, _ in rows} for name, rows in new_rows.items()}
     duplicated, copies = apply_duplicates(stream("duplicates"), state, round(duplicates * n_new), new_ids, hwm)
     conflicts, moved = apply_conflicts(stream("conflicting"), state, round(conflicting * n_new), new_ids, hwm)
     future_rows = add_future_rows(stream("future"), state, future)
+    held_ids = assign_held_back(state, held, identity_summary)
 
     written: list[Row] = [new for pairs in restatements.values() for _, new in pairs]
+    written += delivered + identity_rows
     written += [row for rows in new_rows.values() for row, _ in rows]
     written += copies
     written += [row for rows in conflicts.values() for row in rows]
@@ -268,7 +328,8 @@ def next_batch(
             "days": days, "new_fraction": new_fraction, "late": late, "late_hours": [late_low, late_high],
             "very_late": very_late, "very_late_hours": [very_low, very_high], "duplicates": duplicates,
             "ties": ties, "restated": restated, "deletes": deletes, "conflicting": conflicting,
-            "future": future,
+            "future": future, "logins": logins, "shared_logins": shared_logins, "aliases": aliases,
+            "removals": removals, "late_identity": late_identity, "identity_first": identity_first,
         },
         "high_water_mark": {"before": format_value(hwm), "after": format_value(high_water_mark(state))},
         "loaded_at": {"before": _stamp(previous_load), "batch": format_value(load_time)},
@@ -284,8 +345,17 @@ def next_batch(
         "restated": restated_summary,
         "deleted": _kind_summary(removed),
         "future": _kind_summary(future_rows),
+        **identity_summary,
+        "identity_first": {"count": len(held_ids), "customer_ids": held_ids},
+        "held_back_delivered": {
+            "count": len(delivered),
+            "ids": [r["id"] for r in delivered],
+            "min": _stamp(min((r["created_at"] for r in delivered), default=None)),
+            "max": _stamp(max((r["created_at"] for r in delivered), default=None)),
+        },
     }
-    kinds = ("new", "duplicates", "conflicting", "restated", "deleted", "future")
+    kinds = ("new", "duplicates", "conflicting", "restated", "deleted", "future", *EVENT_KINDS,
+             "held_back_delivered")
     touched = [summary[k][m] for k in kinds for m in ("min", "max")]
     touched_moments = [datetime.strptime(t, TIMESTAMP_FORMAT) for t in touched if t is not None]
     summary["touched"] = {

@@ -1,8 +1,12 @@
 """Changes a batch makes besides its new rows: deletes, restatements, re-deliveries, future rows.
 
-Rows whose clock runs far ahead (:func:`~.tables.is_clock_skewed`) are never
-restated, re-delivered or delivered in a conflicting version; they can be
-deleted like any row.
+They apply to the shop's tables (:data:`~.tables.SHOP_TABLES`); the identity
+tables only grow. Rows whose clock runs far ahead
+(:func:`~.tables.is_clock_skewed`) are never restated, re-delivered or
+delivered in a conflicting version; they can be deleted like any row. No
+change alters who is logged in on a view (:mod:`.visitors`): ``/login`` and
+``/logout`` views keep their page and are deleted only with their customer,
+and a view moves only as far as the login rule allows.
 """
 
 from __future__ import annotations
@@ -13,24 +17,15 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from .shop import (
-    BROWSE_PAGES_ANONYMOUS,
-    BROWSE_PAGES_KNOWN,
-    FIRST_NAMES,
-    PAGES,
-    PAYMENT_METHOD_WEIGHTS,
-    PAYMENT_METHODS,
-    seconds,
-)
+from .shop import FIRST_NAMES, PAGES, seconds
 from .tables import (
-    LOADED_AT,
-    TABLE_COLUMNS,
-    TIME_COLUMNS,
+    SHOP_TABLES,
     Row,
     Tables,
     is_clock_skewed,
     row_moment,
 )
+from .visitors import STATE_PAGES, Timeline, visitor_timelines
 
 RECENT_DAYS = 7  # rows younger than this (before the high-water mark) ...
 RECENT_WEIGHT = 50  # ... are this much more likely to be restated/duplicated
@@ -43,9 +38,6 @@ STATUS_RESTATEMENTS = {
     "return_pending": ("returned", "completed"),
     "returned": ("completed",),
 }
-FUTURE_YEAR = 2099
-# Future rows go round-robin over the tables in this order.
-FUTURE_TABLES = ("raw_web_events", "raw_orders", "raw_payments", "raw_customers")
 
 
 def weighted_order(rng: random.Random, items: list[tuple[str, Row]], hwm: datetime) -> list[tuple[str, Row]]:
@@ -62,7 +54,7 @@ def weighted_order(rng: random.Random, items: list[tuple[str, Row]], hwm: dateti
 def unique_rows(state: Tables) -> list[tuple[str, Row]]:
     """(table, row) for rows whose id appears once in its table, in table order (clock-skewed rows left out)."""
     result = []
-    for name in TABLE_COLUMNS:
+    for name in SHOP_TABLES:
         counts = Counter(r["id"] for r in state[name])
         result += [(name, r) for r in state[name] if counts[r["id"]] == 1 and not is_clock_skewed(name, r)]
     return result
@@ -75,14 +67,16 @@ def apply_deletes(rng: random.Random, state: Tables, count: int) -> dict[str, li
     visitor number are kept, so that later batches, which only see the
     current state, never hand out a deleted id again.
     """
-    deleted: dict[str, set[int]] = {name: set() for name in TABLE_COLUMNS}
+    deleted: dict[str, set[int]] = {name: set() for name in SHOP_TABLES}
     if count <= 0:
-        return {name: [] for name in TABLE_COLUMNS}
-    protected = {name: {max(r["id"] for r in state[name])} for name in TABLE_COLUMNS if state[name]}
+        return {name: [] for name in SHOP_TABLES}
+    protected = {name: {max(r["id"] for r in state[name])} for name in SHOP_TABLES if state[name]}
     numbered = [(int(e["visitor_id"][1:]), e["id"]) for e in state["raw_web_events"] if e["visitor_id"][1:].isdigit()]
     if numbered:
         protected["raw_web_events"].add(max(numbered)[1])
-    sizes = {name: Counter(r["id"] for r in state[name]) for name in TABLE_COLUMNS}
+    # a login or logout goes only with its customer (who is logged in on the other views stays)
+    state_changes = {e["id"] for e in state["raw_web_events"] if e["page"] in STATE_PAGES}
+    sizes = {name: Counter(r["id"] for r in state[name]) for name in SHOP_TABLES}
     orders_of: dict[int, set[int]] = {}
     for o in state["raw_orders"]:
         orders_of.setdefault(o["user_id"], set()).add(o["id"])
@@ -93,13 +87,15 @@ def apply_deletes(rng: random.Random, state: Tables, count: int) -> dict[str, li
     for e in state["raw_web_events"]:
         if e["customer_id"] is not None:
             events_of.setdefault(e["customer_id"], set()).add(e["id"])
-    candidates = [(name, i) for name in TABLE_COLUMNS for i in sorted(sizes[name])]
+    candidates = [(name, i) for name in SHOP_TABLES for i in sorted(sizes[name])]
     rng.shuffle(candidates)
     remaining = count
     for name, row_id in candidates:
         if remaining == 0:
             break
-        cascade: dict[str, set[int]] = {n: set() for n in TABLE_COLUMNS}
+        if name == "raw_web_events" and row_id in state_changes:
+            continue
+        cascade: dict[str, set[int]] = {n: set() for n in SHOP_TABLES}
         cascade[name].add(row_id)
         if name == "raw_customers":
             cascade["raw_orders"] |= orders_of.get(row_id, set())
@@ -115,7 +111,7 @@ def apply_deletes(rng: random.Random, state: Tables, count: int) -> dict[str, li
             deleted[n] |= ids
         remaining -= size
     removed = {}
-    for name in TABLE_COLUMNS:
+    for name in SHOP_TABLES:
         removed[name] = [r for r in state[name] if r["id"] in deleted[name]]
         state[name] = [r for r in state[name] if r["id"] not in deleted[name]]
     return removed
@@ -129,7 +125,7 @@ class _Bounds:
 
     signed_up: dict[int, date]  # customer id -> sign-up day
     first_payment: dict[int, date]  # order id -> day of its first payment
-    visitor_login: dict[str, datetime]  # visitor -> first logged-in moment
+    timelines: dict[str, Timeline]  # who is logged in on each visitor when
 
 
 def _bounds(state: Tables) -> _Bounds:
@@ -138,12 +134,7 @@ def _bounds(state: Tables) -> _Bounds:
     for p in state["raw_payments"]:
         day = p["created_at"].date()
         first_payment[p["order_id"]] = min(day, first_payment.get(p["order_id"], day))
-    visitor_login: dict[str, datetime] = {}
-    for e in state["raw_web_events"]:
-        if e["customer_id"] is not None:
-            seen = visitor_login.get(e["visitor_id"])
-            visitor_login[e["visitor_id"]] = e["occurred_at"] if seen is None else min(seen, e["occurred_at"])
-    return _Bounds(signed_up, first_payment, visitor_login)
+    return _Bounds(signed_up, first_payment, visitor_timelines(state["raw_web_events"]))
 
 
 def _shift_timestamp(
@@ -152,8 +143,9 @@ def _shift_timestamp(
     """Move the event time of ``new`` (a copy of ``row``); False if it cannot move.
 
     Customers sign up earlier, payments and web events happen later (a web
-    event of an anonymous visitor stays before the visitor's login), an order
-    date moves by up to three days between sign-up and first payment.
+    event stays on the same side of every ``/login`` and ``/logout`` of its
+    visitor, see :meth:`~.visitors.Timeline.move_limit`), an order date moves
+    by up to three days between sign-up and first payment.
     """
     if table == "raw_customers":
         new["created_at"] = row["created_at"] - seconds(rng, 60, 12 * 3600)
@@ -173,9 +165,10 @@ def _shift_timestamp(
         return True
     at = row["occurred_at"]
     limit = at + timedelta(seconds=RESTATE_MAX_SHIFT)
-    login = bounds.visitor_login.get(row["visitor_id"])
-    if row["customer_id"] is None and login is not None and login > at:
-        limit = min(limit, login - timedelta(seconds=1))
+    timeline = bounds.timelines.get(row["visitor_id"])
+    rule = timeline.move_limit(row) if timeline is not None else None
+    if rule is not None:
+        limit = min(limit, rule)
     if limit <= at:
         return False
     new["occurred_at"] = at + timedelta(seconds=rng.randint(1, int((limit - at).total_seconds())))
@@ -186,7 +179,8 @@ def _change_values(rng: random.Random, table: str, row: Row, new: Row) -> bool:
     """Change a non-key, non-time column of ``new`` (a copy of ``row``); False if impossible.
 
     Customer first or last name, order status (to a later status), payment
-    amount, web event page (a ``/login`` view keeps its page).
+    amount, web event page (a ``/login`` or ``/logout`` view keeps its page,
+    and no view becomes one).
     """
     if table == "raw_customers":
         if rng.random() < 0.5:
@@ -203,9 +197,9 @@ def _change_values(rng: random.Random, table: str, row: Row, new: Row) -> bool:
         delta = rng.choice([-1, 1]) * rng.randrange(50, 501, 50)
         new["amount"] = row["amount"] + delta if row["amount"] + delta > 0 else row["amount"] + abs(delta)
         return True
-    if row["page"] == "/login":
+    if row["page"] in STATE_PAGES:
         return False
-    new["page"] = rng.choice([p for p in PAGES if p not in ("/login", row["page"])])
+    new["page"] = rng.choice([p for p in PAGES if p not in STATE_PAGES and p != row["page"]])
     return True
 
 
@@ -227,8 +221,8 @@ def apply_restatements(
     rng: random.Random, state: Tables, count: int, hwm: datetime
 ) -> tuple[dict[str, list[tuple[Row, Row]]], dict[str, Counter]]:
     """Replace ``count`` rows in place by new versions; returns (old, new) pairs per table."""
-    restated: dict[str, list[tuple[Row, Row]]] = {name: [] for name in TABLE_COLUMNS}
-    kinds: dict[str, Counter] = {name: Counter() for name in TABLE_COLUMNS}
+    restated: dict[str, list[tuple[Row, Row]]] = {name: [] for name in SHOP_TABLES}
+    kinds: dict[str, Counter] = {name: Counter() for name in SHOP_TABLES}
     if count <= 0:
         return restated, kinds
     bounds = _bounds(state)
@@ -244,7 +238,7 @@ def apply_restatements(
         restated[table].append((row, new))
         kinds[table]["timestamp_changed"] += changed_time
         kinds[table]["values_changed"] += changed_values
-    for name in TABLE_COLUMNS:
+    for name in SHOP_TABLES:
         state[name] = [replacements.get((name, r["id"]), r) for r in state[name]]
     return restated, kinds
 
@@ -274,7 +268,7 @@ def apply_duplicates(
     A copy has the same values as its original; only its ``_loaded_at`` is
     the batch's (set later). Returns the originals per table and the copies.
     """
-    chosen: dict[str, set[int]] = {name: set() for name in TABLE_COLUMNS}
+    chosen: dict[str, set[int]] = {name: set() for name in SHOP_TABLES}
     if count > 0:
         fresh, old = _candidates(rng, state, new_ids, hwm)
         for _ in range(count):
@@ -283,9 +277,9 @@ def apply_duplicates(
                 break
             table, row = picked
             chosen[table].add(row["id"])
-    originals: dict[str, list[Row]] = {name: [] for name in TABLE_COLUMNS}
+    originals: dict[str, list[Row]] = {name: [] for name in SHOP_TABLES}
     copies: list[Row] = []
-    for name in TABLE_COLUMNS:
+    for name in SHOP_TABLES:
         rows: list[Row] = []
         for row in state[name]:
             rows.append(row)
@@ -308,8 +302,8 @@ def apply_conflicts(
     restatement would move it). Both versions stay in the table. Returns the
     second versions per table and, per table, how many moved their timestamp.
     """
-    versions: dict[str, dict[int, Row]] = {name: {} for name in TABLE_COLUMNS}
-    moved: dict[str, int] = {name: 0 for name in TABLE_COLUMNS}
+    versions: dict[str, dict[int, Row]] = {name: {} for name in SHOP_TABLES}
+    moved: dict[str, int] = {name: 0 for name in SHOP_TABLES}
     if count > 0:
         bounds = _bounds(state)
         fresh, old = _candidates(rng, state, new_ids, hwm)
@@ -326,8 +320,8 @@ def apply_conflicts(
                 moved[table] += 1
             versions[table][row["id"]] = new
             made += 1
-    added: dict[str, list[Row]] = {name: [] for name in TABLE_COLUMNS}
-    for name in TABLE_COLUMNS:
+    added: dict[str, list[Row]] = {name: [] for name in SHOP_TABLES}
+    for name in SHOP_TABLES:
         if not versions[name]:
             continue
         rows: list[Row] = []
@@ -339,73 +333,3 @@ def apply_conflicts(
                 added[name].append(version)
         state[name] = rows
     return added, moved
-
-
-def _future_moment(rng: random.Random) -> datetime:
-    """A whole-second moment in :data:`FUTURE_YEAR`."""
-    start = datetime(FUTURE_YEAR, 1, 1)
-    return start + timedelta(seconds=rng.randrange(int((datetime(FUTURE_YEAR + 1, 1, 1) - start).total_seconds())))
-
-
-def add_future_rows(rng: random.Random, state: Tables, count: int) -> dict[str, list[Row]]:
-    """Append ``count`` new rows stamped in :data:`FUTURE_YEAR`, as a client clock far ahead sends them.
-
-    The rows go round-robin over :data:`FUTURE_TABLES` (web events first):
-    a page view of an existing visitor (with the visitor's customer id if it
-    ever logged in), a ``placed`` order of an existing customer, a payment of
-    an existing order, a customer sign-up. An order or payment with nothing
-    to refer to becomes a page view. Ids continue after each table's maximum,
-    in timestamp order. Returns the added rows per table.
-    """
-    added: dict[str, list[Row]] = {name: [] for name in TABLE_COLUMNS}
-    if count <= 0:
-        return added
-    customer_ids = sorted({c["id"] for c in state["raw_customers"] if not is_clock_skewed("raw_customers", c)})
-    order_ids = sorted({o["id"] for o in state["raw_orders"] if not is_clock_skewed("raw_orders", o)})
-    logged_in: dict[str, int | None] = {}
-    numbers = [0]
-    for e in state["raw_web_events"]:
-        visitor = e["visitor_id"]
-        if visitor[1:].isdigit():
-            numbers.append(int(visitor[1:]))
-        if logged_in.get(visitor) is None:
-            logged_in[visitor] = e["customer_id"]
-    visitors = sorted(logged_in)
-    if not visitors:
-        visitors = [f"v{max(numbers) + 1:05d}"]
-        logged_in[visitors[0]] = None
-    drafts: dict[str, list[Row]] = {name: [] for name in TABLE_COLUMNS}
-    for i in range(count):
-        table = FUTURE_TABLES[i % len(FUTURE_TABLES)]
-        if (table == "raw_orders" and not customer_ids) or (table == "raw_payments" and not order_ids):
-            table = "raw_web_events"
-        at = _future_moment(rng)
-        if table == "raw_customers":
-            draft = {
-                "first_name": rng.choice(FIRST_NAMES),
-                "last_name": rng.choice(string.ascii_uppercase) + ".",
-                "created_at": at,
-            }
-        elif table == "raw_orders":
-            draft = {"user_id": rng.choice(customer_ids), "order_date": at.date(), "status": "placed"}
-        elif table == "raw_payments":
-            draft = {
-                "order_id": rng.choice(order_ids),
-                "payment_method": rng.choices(PAYMENT_METHODS, PAYMENT_METHOD_WEIGHTS)[0],
-                "amount": rng.randrange(1000, 3001, 50),
-                "created_at": at,
-            }
-        else:
-            visitor = rng.choice(visitors)
-            customer = logged_in[visitor]
-            pages = BROWSE_PAGES_KNOWN if customer is not None else BROWSE_PAGES_ANONYMOUS
-            draft = {"visitor_id": visitor, "customer_id": customer, "page": rng.choice(pages), "occurred_at": at}
-        drafts[table].append(draft)
-    for name, columns in TABLE_COLUMNS.items():
-        next_id = max((r["id"] for r in state[name]), default=0) + 1
-        ordered = sorted(drafts[name], key=lambda d: d[TIME_COLUMNS[name]])
-        for offset, draft in enumerate(ordered):
-            row = {"id": next_id + offset, **draft, LOADED_AT: None}
-            added[name].append({c: row[c] for c in columns})
-        state[name] = state[name] + added[name]
-    return added

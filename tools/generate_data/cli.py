@@ -38,11 +38,12 @@ def parse_next_batch_args(argv: Iterable[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tools.generate_data next-batch",
         description="Read the raw CSV files of a folder, simulate one ingestion batch "
-                    "(new, late, duplicated, conflicting, restated, deleted and future rows) and write the new "
+                    "(new, late, duplicated, conflicting, restated, deleted and future rows, and identity "
+                    "changes: logins, shared devices, account merges and erasure requests) and write the new "
                     "state back; prints a JSON summary.",
     )
     parser.add_argument("--seeds", type=Path, default=Path("seeds"),
-                        help="folder with the four raw_*.csv files (default %(default)s)")
+                        help="folder with the raw_*.csv files (default %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: the --seeds folder)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
     parser.add_argument("--days", type=int, default=1, help="days covered by the batch (default %(default)s)")
@@ -68,6 +69,23 @@ def parse_next_batch_args(argv: Iterable[str]) -> argparse.Namespace:
                              "new rows (default %(default)s)")
     parser.add_argument("--future", type=int, default=0, metavar="N",
                         help="new rows stamped in the year 2099 by a clock far ahead (default %(default)s)")
+    identity = parser.add_argument_group("identity changes")
+    identity.add_argument("--logins", type=float, default=0.0, metavar="FRACTION",
+                          help="share of the visitors who never logged in that log in now, as an existing "
+                               "or a newly signed-up customer (default %(default)s)")
+    identity.add_argument("--shared-logins", type=int, default=0, metavar="N",
+                          help="devices of one customer on which another customer logs in (default %(default)s)")
+    identity.add_argument("--aliases", type=int, default=0, metavar="N",
+                          help="new account merges (raw_customer_aliases rows), some extending a chain "
+                               "(default %(default)s)")
+    identity.add_argument("--removals", type=int, default=0, metavar="N",
+                          help="new erasure requests (raw_customer_removals rows) (default %(default)s)")
+    identity.add_argument("--late-identity", type=float, default=0.0, metavar="FRACTION",
+                          help="share of the identity changes placed in the --late-hours window "
+                               "(default %(default)s)")
+    identity.add_argument("--identity-first", type=int, default=0, metavar="N",
+                          help="merges of new accounts whose raw_customers row comes with the next batch "
+                               "(default %(default)s)")
     return parser.parse_args(list(argv))
 
 
@@ -90,6 +108,12 @@ def next_batch_main(argv: Iterable[str]) -> int:
             deletes=args.deletes,
             conflicting=args.conflicting,
             future=args.future,
+            logins=args.logins,
+            shared_logins=args.shared_logins,
+            aliases=args.aliases,
+            removals=args.removals,
+            late_identity=args.late_identity,
+            identity_first=args.identity_first,
         )
     except (OSError, ValueError) as error:
         print(f"next-batch: {error}", file=sys.stderr)
@@ -103,7 +127,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     """CLI entry point.
 
     ``[generate] --seed --scale --out --start --days`` (the default command)
-    writes the four CSV files; ``next-batch ...`` adds one ingestion batch
+    writes the CSV files of every raw table; ``next-batch ...`` adds one ingestion batch
     to the CSV files of a folder (see :func:`parse_next_batch_args`).
     """
     arguments = sys.argv[1:] if argv is None else list(argv)

@@ -1,18 +1,19 @@
 """The initial load: every raw table built from scratch over one period.
 
 Every table has its own builder (``build_customers``, ``build_orders``,
-``build_payments``, ``build_web_events``) that only reads the tables it
-depends on, ids come from an explicit :class:`~.shop.IdCounters` object, and
-each table uses its own random stream (:func:`~.shop.table_rng`), so adding a
-table or changing one builder does not reshuffle the others.
+``build_payments``, ``build_web_events``, and in :mod:`.identity` the
+aliases and removals) that only reads the tables it depends on, ids come
+from an explicit :class:`~.shop.IdCounters` object, and each table (and each
+identity feature) uses its own random stream (:func:`~.shop.table_rng`), so
+adding a table or changing one builder does not reshuffle the others.
 """
 
 from __future__ import annotations
 
 import random
 import string
-from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime, timedelta
 
 from .shop import (
     ANONYMOUS_VISITORS_PER_CUSTOMER,
@@ -22,10 +23,8 @@ from .shop import (
     DEFAULT_SCALE,
     DEFAULT_SEED,
     DEFAULT_START,
-    EXTRA_DEVICE_SHARE,
     FIRST_NAMES,
     NO_ORDER_SHARE,
-    NO_ORDER_WEB_SHARE,
     ORDER_COUNTS,
     ORDER_STATUSES,
     PAYMENT_METHOD_WEIGHTS,
@@ -38,12 +37,19 @@ from .shop import (
     UNPAID_PLACED_SHARE,
     DateRange,
     IdCounters,
+    payment_time,
     seconds,
     table_rng,
 )
+from .identity import (
+    build_customer_aliases,
+    build_customer_removals,
+    choose_long_preludes,
+    plan_duplicates,
+    share_devices,
+)
 from .tables import LOADED_AT, Row, Tables
-
-View = tuple[datetime, str]
+from .web_events import Device, device_views, event_rows
 
 
 # --------------------------------------------------------------------------
@@ -132,12 +138,6 @@ def build_orders(
 PaymentPart = tuple[str, int, datetime]  # (method, amount in cents, created_at)
 
 
-def payment_time(rng: random.Random, order_date: date, signed_up: datetime) -> datetime:
-    """When an order is paid: daytime on the order date, after sign-up."""
-    earliest = max(datetime.combine(order_date, time(7)), signed_up + timedelta(minutes=30))
-    return earliest + seconds(rng, 0, 14 * 3600)
-
-
 def payment_parts(rng: random.Random, status: str, paid_at: datetime) -> list[PaymentPart]:
     """The payments of one order: none, a single one, or coupon + card."""
     if status == "placed" and rng.random() < UNPAID_PLACED_SHARE:
@@ -191,129 +191,10 @@ def build_payments(
     ]
 
 
+
 # --------------------------------------------------------------------------
 # web events
 # --------------------------------------------------------------------------
-
-
-def walk(rng: random.Random, end: datetime, pages: Sequence[str], low: int, high: int) -> list[View]:
-    """Views of ``pages`` in order, the last at ``end``, ``low``-``high`` s apart."""
-    views, moment = [], end
-    for page in reversed(pages):
-        views.append((moment, page))
-        moment -= seconds(rng, low, high)
-    return views[::-1]
-
-
-def browse(rng: random.Random, start: datetime, pages: Sequence[str], max_views: int) -> list[View]:
-    """A short browsing session starting at ``start``."""
-    chosen = [rng.choice(pages) for _ in range(rng.randint(1, max_views))]
-    return [(start + seconds(rng, 20, 240) * i, page) for i, page in enumerate(chosen)]
-
-
-def random_moment(rng: random.Random, low: datetime, high: datetime) -> datetime:
-    """A whole-second moment in ``[low, high)`` (``low`` if the range is empty)."""
-    span = int((high - low).total_seconds())
-    return low + timedelta(seconds=rng.randrange(span)) if span > 0 else low
-
-
-def anonymous_prelude(rng: random.Random, login_at: datetime) -> list[View]:
-    """Anonymous views before a login, in the same session or days before."""
-    gap = seconds(rng, 10, 120) if rng.random() < 0.6 else seconds(rng, 3600, 72 * 3600)
-    pages = [rng.choice(("/", "/menu")) for _ in range(rng.randint(1, 4))]
-    return walk(rng, login_at - gap, pages, 15, 300)
-
-
-def shopping_walk(rng: random.Random, paid_at: datetime) -> list[View]:
-    """Views from the first page up to ``/checkout``, just before payment."""
-    pages = ["/", "/menu"] + ["/menu"] * rng.randint(0, 1) + ["/cart", "/checkout"]
-    if rng.random() < 0.3:
-        pages = pages[1:]
-    return walk(rng, paid_at - seconds(rng, 5, 60), pages, 20, 180)
-
-
-def around_order(rng: random.Random, shop: list[View], paid_at: datetime) -> list[View]:
-    """Optional visits a day or two before the shopping walk and after payment."""
-    views: list[View] = []
-    if rng.random() < 0.3:
-        views += browse(rng, shop[0][0] - seconds(rng, 86400, 2 * 86400), ("/", "/menu"), 2)
-    if rng.random() < 0.6:
-        views += browse(rng, paid_at + seconds(rng, 3600, 72 * 3600), ("/account", "/menu"), 2)
-    return views
-
-
-def known_visitor(
-    rng: random.Random,
-    period: DateRange,
-    login_at: datetime | None,
-    anchors: Sequence[datetime],
-) -> list[View]:
-    """Views of a customer's device: prelude, ``/login``, orders, browsing.
-
-    ``login_at`` None means: log in just before the first order session.
-    """
-    shops = [shopping_walk(rng, anchor) for anchor in anchors]
-    if login_at is None:
-        login_at = shops[0][0][0] - seconds(rng, 10, 60)
-    views = anonymous_prelude(rng, login_at) + [(login_at, "/login")]
-    for shop, anchor in zip(shops, anchors):
-        views += shop + around_order(rng, shop, anchor)
-    for _ in range(rng.randint(0, 2)):
-        start = random_moment(rng, login_at, period.end_moment)
-        views += browse(rng, start, ("/", "/menu", "/account"), 3)
-    return views
-
-
-def anonymous_visitor(rng: random.Random, period: DateRange) -> list[View]:
-    """Views of a visitor who never logs in."""
-    views: list[View] = []
-    for _ in range(rng.randint(1, 3)):
-        start = random_moment(rng, period.first_moment, period.end_moment)
-        views += browse(rng, start, ("/", "/menu", "/cart"), 6)
-    return views
-
-
-def checkout_anchors(
-    rng: random.Random, orders: Sequence[Row], payments: Sequence[Row], customers: Sequence[Row]
-) -> dict[int, datetime]:
-    """Per order: the first payment time, or a plausible time if unpaid."""
-    anchors: dict[int, datetime] = {}
-    for p in payments:
-        anchors.setdefault(p["order_id"], p["created_at"])
-    signed_up = {c["id"]: c["created_at"] for c in customers}
-    for o in orders:
-        if o["id"] not in anchors:
-            anchors[o["id"]] = payment_time(rng, o["order_date"], signed_up[o["user_id"]])
-    return anchors
-
-
-def customer_visitors(
-    rng: random.Random, period: DateRange, customer: Row, anchors: Sequence[datetime]
-) -> list[tuple[int | None, list[View]]]:
-    """The devices (visitor view lists) of one customer; maybe none."""
-    if not anchors and rng.random() >= NO_ORDER_WEB_SHARE:
-        return []
-    devices = 1 + (len(anchors) >= 2 and rng.random() < EXTRA_DEVICE_SHARE)
-    shares: list[list[datetime]] = [[] for _ in range(devices)]
-    for i, anchor in enumerate(anchors):
-        shares[i if i < devices else rng.randrange(devices)].append(anchor)
-    first_login = customer["created_at"] + seconds(rng, 5, 90)
-    return [
-        (customer["id"], known_visitor(rng, period, first_login if n == 0 else None, sorted(share)))
-        for n, share in enumerate(shares)
-    ]
-
-
-def visitor_rows(customer_id: int | None, views: list[View], period: DateRange) -> list[Row]:
-    """Rows (without ids) for one visitor: clipped, strictly increasing, logged in after /login."""
-    rows, previous, logged_in = [], None, False
-    for moment, page in sorted(v for v in views if period.contains(v[0])):
-        if previous is not None and moment <= previous:
-            moment = previous + timedelta(seconds=1)
-        previous = moment
-        logged_in = logged_in or (customer_id is not None and page == "/login")
-        rows.append({"customer_id": customer_id if logged_in else None, "page": page, "occurred_at": moment})
-    return rows
 
 
 def build_web_events(
@@ -324,25 +205,20 @@ def build_web_events(
     orders: Sequence[Row],
     payments: Sequence[Row],
     anonymous_count: int,
+    long_preludes: Collection[int] = (),
+    share: Callable[[list[Device]], None] | None = None,
 ) -> list[Row]:
     """Web events of customers' devices and of anonymous visitors.
 
-    Visitor ids follow each visitor's first view; event ids follow time.
+    ``long_preludes`` are the customers who browse for days before signing
+    up; ``share`` may add other customers' turns to the devices (see
+    :func:`~.identity.share_devices`). Visitor ids follow each visitor's
+    first view; event ids follow time.
     """
-    anchors = checkout_anchors(rng, orders, payments, customers)
-    by_customer: dict[int, list[datetime]] = {c["id"]: [] for c in customers}
-    for o in orders:
-        by_customer[o["user_id"]].append(anchors[o["id"]])
-    visitors = [pair for c in customers for pair in customer_visitors(rng, period, c, sorted(by_customer[c["id"]]))]
-    visitors += [(None, anonymous_visitor(rng, period)) for _ in range(anonymous_count)]
-    per_visitor = [rows for cid, views in visitors if (rows := visitor_rows(cid, views, period))]
-    per_visitor.sort(key=lambda rows: rows[0]["occurred_at"])
-    events = []
-    for rows in per_visitor:
-        visitor_id = f"v{ids.take('visitors'):05d}"
-        events += [{"visitor_id": visitor_id, **row} for row in rows]
-    events.sort(key=lambda e: (e["occurred_at"], e["visitor_id"]))
-    return [{"id": ids.take("web_events"), **e} for e in events]
+    devices = device_views(rng, period, customers, orders, payments, anonymous_count, long_preludes)
+    if share is not None:
+        share(devices)
+    return event_rows(ids, period, devices)
 
 
 # --------------------------------------------------------------------------
@@ -369,7 +245,8 @@ def generate(
     """Generate all raw tables; returns ``{"raw_orders": [row, ...], ...}``.
 
     Rows are dicts keyed by the columns in :data:`~.tables.TABLE_COLUMNS`,
-    sorted by id, with values of type str, int, None, date or datetime.
+    sorted by id (the identity tables by customer_id), with values of type
+    str, int, None, date or datetime.
     The whole period is loaded as one historical backfill: every row has the
     same ``_loaded_at``, midnight after the last day of the period
     (:func:`initial_load_time`). From five days on, that is later than every
@@ -382,17 +259,28 @@ def generate(
     ids = IdCounters()
     n = customer_count(scale)
     customers = build_customers(table_rng(seed, "customers"), ids, period, n)
+    alias_rng = table_rng(seed, "customer_aliases")
+    duplicates = plan_duplicates(alias_rng, customers)
+    aliases = build_customer_aliases(alias_rng, customers, duplicates, period)
     orders = build_orders(table_rng(seed, "orders"), ids, period, customers)
     payments = build_payments(table_rng(seed, "payments"), ids, orders, customers)
+    share_rng = table_rng(seed, "shared_devices")
     web_events = build_web_events(
         table_rng(seed, "web_events"), ids, period, customers, orders, payments,
         round(n * ANONYMOUS_VISITORS_PER_CUSTOMER),
+        long_preludes=choose_long_preludes(table_rng(seed, "long_preludes"), customers, period),
+        share=lambda devices: share_devices(share_rng, devices, customers, period, dict(duplicates)),
+    )
+    removals = build_customer_removals(
+        table_rng(seed, "customer_removals"), customers, aliases, web_events, period
     )
     tables = {
         "raw_customers": customers,
         "raw_orders": orders,
         "raw_payments": payments,
         "raw_web_events": web_events,
+        "raw_customer_aliases": aliases,
+        "raw_customer_removals": removals,
     }
     loaded_at = initial_load_time(period)
     for rows in tables.values():

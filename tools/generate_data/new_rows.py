@@ -6,6 +6,10 @@ unpaid order, a browsing session). Each row of an activity is a slot with a
 timing class (on time, late, very late, or a tie copying another slot's
 moment); moments are drawn inside the class windows, nondecreasing along the
 activity, and ids follow time per table once all moments are known.
+
+A view on an existing device carries the customer logged in there at its
+moment (:meth:`~.visitors.Timeline.state_at`); only a new device starts with
+a ``/login``, so the new rows never change who is logged in on an old view.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import random
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
+from .context import Context, logged_in_at
 from .shop import (
     BROWSE_PAGES_ANONYMOUS,
     BROWSE_PAGES_KNOWN,
@@ -26,7 +31,7 @@ from .shop import (
     PAYMENT_METHODS,
     SPLIT_PAYMENT_SHARE,
 )
-from .tables import LOADED_AT, TABLE_COLUMNS, Row, Tables, is_clock_skewed
+from .tables import LOADED_AT, SHOP_TABLES, TABLE_COLUMNS, Row, Tables, next_customer_id
 
 ON_TIME, LATE, VERY_LATE, TIE = "on_time", "late", "very_late", "ties"
 CLASS_RANK = {VERY_LATE: 0, LATE: 1, ON_TIME: 2}
@@ -69,19 +74,6 @@ class _NewVisitor:
 
     first: datetime | None = None
     visitor_id: str = ""
-
-
-@dataclass
-class _Context:
-    """Look-ups over the current (post delete / restate) tables for new rows."""
-
-    customer_times: list[datetime]  # sorted created_at ...
-    customer_ids: list[int]  # ... and the matching ids
-    customer_visitors: dict[int, list[str]]
-    visitor_login: dict[str, tuple[int, datetime]]  # visitor -> (customer id, first known moment)
-    visitors: list[str]
-    unpaid: list[tuple[date, int, int]]  # (order_date, order id, user id), sorted
-    visitor_number: int
 
 
 def _views(pages: Sequence[str | None], first_gap: tuple[int, int], gap: tuple[int, int]) -> list[_Slot]:
@@ -192,40 +184,6 @@ def _assign_moments(
             slot.moment = slot.tie_of.moment
 
 
-def build_context(state: Tables) -> _Context:
-    """Look-ups for new rows; customers and orders from a clock far ahead are left out."""
-    customers = sorted(
-        (c["created_at"], c["id"]) for c in state["raw_customers"] if not is_clock_skewed("raw_customers", c)
-    )
-    visitor_login: dict[str, tuple[int, datetime]] = {}
-    numbers = [0]
-    for e in state["raw_web_events"]:
-        visitor = e["visitor_id"]
-        if visitor[1:].isdigit():
-            numbers.append(int(visitor[1:]))
-        if e["customer_id"] is not None:
-            known = visitor_login.get(visitor)
-            if known is None or e["occurred_at"] < known[1]:
-                visitor_login[visitor] = (e["customer_id"], e["occurred_at"])
-    customer_visitors: dict[int, list[str]] = {}
-    for visitor in sorted(visitor_login):
-        customer_visitors.setdefault(visitor_login[visitor][0], []).append(visitor)
-    paid = {p["order_id"] for p in state["raw_payments"]}
-    unpaid = sorted(
-        {(o["order_date"], o["id"], o["user_id"]) for o in state["raw_orders"]
-         if o["status"] == "placed" and o["id"] not in paid and not is_clock_skewed("raw_orders", o)}
-    )
-    return _Context(
-        customer_times=[t for t, _ in customers],
-        customer_ids=[i for _, i in customers],
-        customer_visitors=customer_visitors,
-        visitor_login=visitor_login,
-        visitors=sorted({e["visitor_id"] for e in state["raw_web_events"]}),
-        unpaid=unpaid,
-        visitor_number=max(numbers) + 1,
-    )
-
-
 def _browse_page(rng: random.Random, logged_in: bool) -> str:
     return rng.choice(BROWSE_PAGES_KNOWN if logged_in else BROWSE_PAGES_ANONYMOUS)
 
@@ -256,9 +214,14 @@ def _fill_orders_and_payments(rng: random.Random, activity: _Activity, customer:
             slot.row = {"order_id": target, "payment_method": method, "amount": amount, "created_at": slot.moment}
 
 
-def _customer_visitor(rng: random.Random, ctx: _Context, customer: int, activity: _Activity) -> Any:
-    """An existing device of ``customer``, or a new one whose first view becomes ``/login``."""
-    devices = ctx.customer_visitors.get(customer)
+def _customer_visitor(rng: random.Random, ctx: Context, customer: int, activity: _Activity) -> Any:
+    """An existing device of ``customer`` on which no other customer is logged in
+    during the activity's views, or a new one whose first view becomes ``/login``."""
+    moments = [s.moment for s in activity.slots if s.table == "raw_web_events"]
+    devices = [
+        visitor for visitor in ctx.customer_visitors.get(customer, ())
+        if all(logged_in_at(ctx, visitor, m) in (None, customer) for m in moments)
+    ]
     if devices:
         return rng.choice(devices)
     views = [s for s in activity.slots if s.table == "raw_web_events" and s.tie_of is None]
@@ -267,7 +230,7 @@ def _customer_visitor(rng: random.Random, ctx: _Context, customer: int, activity
     return _NewVisitor()
 
 
-def _fill_activity(rng: random.Random, activity: _Activity, ctx: _Context) -> None:
+def _fill_activity(rng: random.Random, activity: _Activity, ctx: Context) -> None:
     """Choose customers, visitors and orders for the activity and fill its rows."""
     slots = activity.slots
     views = [s for s in slots if s.table == "raw_web_events"]
@@ -286,15 +249,9 @@ def _fill_activity(rng: random.Random, activity: _Activity, ctx: _Context) -> No
         _fill_orders_and_payments(rng, activity, customer_slot, None)
         return
     if activity.kind in ("browse", "anonymous"):
-        if activity.kind == "anonymous" or not ctx.visitors:
-            visitor, known = _NewVisitor(), None
-        else:
-            visitor = rng.choice(ctx.visitors)
-            known = ctx.visitor_login.get(visitor)
+        visitor = _NewVisitor() if activity.kind == "anonymous" or not ctx.visitors else rng.choice(ctx.visitors)
         for slot in views:
-            assert slot.moment is not None
-            logged_in = known is not None and slot.moment >= known[1]
-            _fill_view(rng, slot, visitor, known[0] if logged_in else None)
+            _fill_view(rng, slot, visitor, logged_in_at(ctx, visitor, slot.moment))
         return
     paid_order: int | None = None
     if activity.kind == "order":
@@ -310,15 +267,13 @@ def _fill_activity(rng: random.Random, activity: _Activity, ctx: _Context) -> No
         assert eligible > 0, "moments start after the earliest unpaid order"
         _, paid_order, customer = ctx.unpaid.pop(rng.randrange(eligible))
     visitor = _customer_visitor(rng, ctx, customer, activity)
-    known = ctx.visitor_login.get(visitor) if isinstance(visitor, str) else None
     for slot in views:
-        assert slot.moment is not None
-        logged_in = known is None or slot.moment >= known[1]
-        _fill_view(rng, slot, visitor, customer if logged_in else None)
+        state = customer if isinstance(visitor, _NewVisitor) else logged_in_at(ctx, visitor, slot.moment)
+        _fill_view(rng, slot, visitor, state)
     _fill_orders_and_payments(rng, activity, customer, paid_order)
 
 
-def _earliest(activity: _Activity, ctx: _Context) -> datetime | None:
+def _earliest(activity: _Activity, ctx: Context) -> datetime | None:
     """The earliest moment an activity may start at, given what it must refer to."""
     if activity.kind == "order":  # an existing customer must have signed up
         return ctx.customer_times[0] + timedelta(minutes=1)
@@ -329,7 +284,7 @@ def _earliest(activity: _Activity, ctx: _Context) -> datetime | None:
 
 def plan_new_rows(
     rng: random.Random,
-    ctx: _Context,
+    ctx: Context,
     target: int,
     ties: float,
     late: float,
@@ -373,7 +328,7 @@ def _resolve(value: Any) -> Any:
     return value
 
 
-def materialize(activities: list[_Activity], state: Tables, ctx: _Context) -> dict[str, list[tuple[Row, str]]]:
+def materialize(activities: list[_Activity], state: Tables, ctx: Context) -> dict[str, list[tuple[Row, str]]]:
     """Give ids (following time per table) and return the new rows with their class.
 
     The rows' ``_loaded_at`` is None here; the batch stamps its load time later.
@@ -389,8 +344,8 @@ def materialize(activities: list[_Activity], state: Tables, ctx: _Context) -> di
     for _, _, visitor in sorted(visitors.values(), key=lambda v: (v[0], v[1])):
         visitor.visitor_id = f"v{ctx.visitor_number:05d}"
         ctx.visitor_number += 1
-    new_rows: dict[str, list[tuple[Row, str]]] = {name: [] for name in TABLE_COLUMNS}
-    for name in TABLE_COLUMNS:
+    new_rows: dict[str, list[tuple[Row, str]]] = {name: [] for name in SHOP_TABLES}
+    for name in SHOP_TABLES:
         keyed = [
             (slot.moment, a, s, slot)
             for a, activity in enumerate(activities)
@@ -398,11 +353,15 @@ def materialize(activities: list[_Activity], state: Tables, ctx: _Context) -> di
             if slot.table == name
         ]
         keyed.sort(key=lambda k: (k[0], k[1], k[2]))
-        next_id = max((r["id"] for r in state[name]), default=0) + 1
+        if name == "raw_customers":  # also after the customers identity rows name
+            next_id = next_customer_id(state)
+        else:
+            next_id = max((r["id"] for r in state[name]), default=0) + 1
         for offset, (_, _, _, slot) in enumerate(keyed):
             assert slot.row is not None
             slot.row["id"] = next_id + offset
-    for name, columns in TABLE_COLUMNS.items():
+    for name in SHOP_TABLES:
+        columns = TABLE_COLUMNS[name]
         slots = sorted((s for a in activities for s in a.slots if s.table == name), key=lambda s: s.row["id"])
         new_rows[name] = [
             ({c: _resolve(s.row[c]) if c != LOADED_AT else None for c in columns}, s.klass) for s in slots

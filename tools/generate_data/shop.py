@@ -22,6 +22,13 @@ SAME_SECOND_SPLIT_SHARE = 0.5
 EXTRA_DEVICE_SHARE = 0.2
 NO_ORDER_WEB_SHARE = 0.6
 ANONYMOUS_VISITORS_PER_CUSTOMER = 0.4
+# Identity: second accounts merged by an alias, erasure requests, devices used
+# in turn by two customers, and visitors who browse for days before signing up.
+DUPLICATE_SHARE = 0.02  # of the customers: a second account of an earlier one
+REMOVAL_SHARE = 0.01  # of the customers: an erasure request
+SHARED_DEVICE_SHARE = 0.04  # of the customers' devices: a second customer logs in in turn
+LONG_PRELUDE_SHARE = 0.08  # of the customers: anonymous sessions 1-5 days before sign-up
+LONG_PRELUDE_DAYS = (1, 5)
 
 ORDER_STATUSES = ("placed", "shipped", "completed", "return_pending", "returned")
 # (maximum age in days, weights over ORDER_STATUSES); the last entry is the default.
@@ -33,7 +40,8 @@ STATUS_WEIGHTS_BY_AGE = (
 PAYMENT_METHODS = ("credit_card", "coupon", "bank_transfer", "gift_card")
 PAYMENT_METHOD_WEIGHTS = (55, 10, 25, 10)
 CARD_METHODS = ("credit_card", "bank_transfer", "gift_card")
-PAGES = ("/", "/menu", "/cart", "/checkout", "/account", "/login")
+LOGIN, LOGOUT = "/login", "/logout"
+PAGES = ("/", "/menu", "/cart", "/checkout", "/account", LOGIN, LOGOUT)
 BROWSE_PAGES_KNOWN = ("/", "/menu", "/account")
 BROWSE_PAGES_ANONYMOUS = ("/", "/menu", "/cart")
 
@@ -109,3 +117,9 @@ def table_rng(seed: int, table: str) -> random.Random:
 def seconds(rng: random.Random, low: int, high: int) -> timedelta:
     """A random whole-second duration between ``low`` and ``high`` inclusive."""
     return timedelta(seconds=rng.randint(low, high))
+
+
+def payment_time(rng: random.Random, order_date: date, signed_up: datetime) -> datetime:
+    """When an order is paid: daytime on the order date, after sign-up."""
+    earliest = max(datetime.combine(order_date, time(7)), signed_up + timedelta(minutes=30))
+    return earliest + seconds(rng, 0, 14 * 3600)

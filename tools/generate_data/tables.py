@@ -1,4 +1,4 @@
-"""The four raw tables: columns, value formatting, CSV files, event and load times."""
+"""The raw tables: columns, value formatting, CSV files, event and load times."""
 
 from __future__ import annotations
 
@@ -18,13 +18,23 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "raw_orders": ("id", "user_id", "order_date", "status", LOADED_AT),
     "raw_payments": ("id", "order_id", "payment_method", "amount", "created_at", LOADED_AT),
     "raw_web_events": ("id", "visitor_id", "customer_id", "page", "occurred_at", LOADED_AT),
+    "raw_customer_aliases": ("customer_id", "canonical_customer_id", "merged_at", LOADED_AT),
+    "raw_customer_removals": ("customer_id", "requested_at", LOADED_AT),
+}
+# The shop's own tables (keyed by ``id``) and the identity tables (keyed by
+# ``customer_id``: one alias or removal per customer).
+SHOP_TABLES = ("raw_customers", "raw_orders", "raw_payments", "raw_web_events")
+IDENTITY_TABLES = ("raw_customer_aliases", "raw_customer_removals")
+KEY_COLUMNS: dict[str, str] = {
+    **{name: "id" for name in SHOP_TABLES},
+    **{name: "customer_id" for name in IDENTITY_TABLES},
 }
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-INT_COLUMNS = frozenset({"id", "user_id", "order_id", "amount"})
+INT_COLUMNS = frozenset({"id", "user_id", "order_id", "amount", "canonical_customer_id"})
 NULLABLE_INT_COLUMNS = frozenset({"customer_id"})
 DATE_COLUMNS = frozenset({"order_date"})
-DATETIME_COLUMNS = frozenset({"created_at", "occurred_at"})
+DATETIME_COLUMNS = frozenset({"created_at", "occurred_at", "merged_at", "requested_at"})
 NULLABLE_DATETIME_COLUMNS = frozenset({LOADED_AT})
 # The column that dates each row of a table (its "event time").
 TIME_COLUMNS: dict[str, str] = {
@@ -32,6 +42,8 @@ TIME_COLUMNS: dict[str, str] = {
     "raw_orders": "order_date",
     "raw_payments": "created_at",
     "raw_web_events": "occurred_at",
+    "raw_customer_aliases": "merged_at",
+    "raw_customer_removals": "requested_at",
 }
 # A row whose event time is more than this after its load time comes from a
 # clock that runs ahead; the high-water mark does not count it.
@@ -109,7 +121,7 @@ def parse_value(column: str, text: str) -> Any:
 
 
 def read_csv(folder: str | Path) -> Tables:
-    """Read the four ``<folder>/<table>.csv`` files back into tables.
+    """Read the ``<folder>/<table>.csv`` files of :data:`TABLE_COLUMNS` back into tables.
 
     Values get the same types as :func:`~tools.generate_data.generate`
     produces (int, str, None, date, datetime) and rows keep the file order,
@@ -117,13 +129,18 @@ def read_csv(folder: str | Path) -> Tables:
 
     A file may lack the trailing ``_loaded_at`` column (as the public jaffle
     shop tables do): its rows get ``_loaded_at = None``, which
-    :func:`write_csv` writes as an empty cell. Missing files raise
-    ``FileNotFoundError``; another header or a cell that would not be written
-    back identically raises ``ValueError``.
+    :func:`write_csv` writes as an empty cell. A missing identity file
+    (:data:`IDENTITY_TABLES`, as in a folder written before those tables
+    existed) reads as an empty table; a missing shop table raises
+    ``FileNotFoundError``. Another header or a cell that would not be
+    written back identically raises ``ValueError``.
     """
     tables: Tables = {}
     for name, columns in TABLE_COLUMNS.items():
         path = Path(folder) / f"{name}.csv"
+        if name in IDENTITY_TABLES and not path.exists():
+            tables[name] = []
+            continue
         without_load = tuple(c for c in columns if c != LOADED_AT)
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
@@ -159,7 +176,8 @@ def is_clock_skewed(table: str, row: Row) -> bool:
 
 
 def high_water_mark(tables: Tables) -> datetime:
-    """The latest event time over all tables (created_at / order_date / occurred_at).
+    """The latest event time over all tables (:data:`TIME_COLUMNS`: created_at,
+    order_date, occurred_at, merged_at, requested_at).
 
     Rows whose event time lies more than :data:`CLOCK_SKEW_TOLERANCE` (one
     day) after their own ``_loaded_at`` are left out (see
@@ -183,3 +201,13 @@ def latest_load_time(tables: Tables) -> datetime | None:
         (row[LOADED_AT] for name in TABLE_COLUMNS for row in tables.get(name, ()) if row.get(LOADED_AT) is not None),
         default=None,
     )
+
+
+def next_customer_id(tables: Tables) -> int:
+    """The first customer id no row uses: after every ``raw_customers.id`` and
+    every customer an alias or removal names (whose account row may come later)."""
+    ids = [r["id"] for r in tables.get("raw_customers", ())]
+    for name in IDENTITY_TABLES:
+        for row in tables.get(name, ()):
+            ids += [v for c in ("customer_id", "canonical_customer_id") if isinstance(v := row.get(c), int)]
+    return max(ids, default=0) + 1
