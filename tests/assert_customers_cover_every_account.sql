@@ -1,14 +1,12 @@
--- Every accepted `created_account` row of the stream has exactly one row in
--- `customers`, and nothing else does: the dataset neither drops nor invents
--- customers. Returns the customers whose counts differ.
+-- Every customer of the stream with a `created_account` row has exactly one
+-- row in `customers`, and nothing else does: the dataset neither drops nor
+-- invents customers (merged accounts count once, as their canonical
+-- customer). Returns the customers whose counts differ.
 with accounts as (
 
-    select
-        customer,
-        count(*) as n_accounts
+    select distinct customer
     from {{ ref('customer_stream') }}
     where activity = 'created_account'
-    group by customer
 
 ),
 
@@ -26,7 +24,7 @@ compared as (
 
     select
         coalesce(accounts.customer, dataset_rows.customer) as customer,
-        coalesce(accounts.n_accounts, 0) as n_accounts,
+        case when accounts.customer is null then 0 else 1 end as n_accounts,
         coalesce(dataset_rows.n_rows, 0) as n_rows
     from accounts
     full outer join dataset_rows

@@ -1,8 +1,11 @@
 {#-
-    One row per customer account: how far the customer went down the shop's
-    funnel (logged-in visit, cart, checkout, order, payment), when each step
-    first happened, and what the customer has brought in since. Page views
-    count when they carry the customer (logged in). Orders carry their
+    One row per customer (a person after identity resolution: merged
+    accounts count once, from the first account's sign-up): how far the
+    customer went down the shop's funnel (visit, cart, checkout, order,
+    payment), when each step first happened, and what the customer has
+    brought in since. Page views count when the stream resolves them to the
+    customer: those of a device after it logged in as the customer, and
+    those it browsed anonymously before its first login. Orders carry their
     date's midnight, so on the day of a first order the order can come
     before that day's checkout view.
 -#}
@@ -12,7 +15,7 @@ with customer_activity as (
         stream=ref('customer_stream'),
         primary={
             'activity': 'created_account',
-            'selector': 'all',
+            'selector': 'first',
             'columns': [
                 'customer',
                 {'column': 'ts', 'alias': 'signed_up_at'},

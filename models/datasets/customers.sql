@@ -1,7 +1,9 @@
 {#-
     jaffle shop's `customers` table, as a dataset of the customer stream:
-    one row per account, with its first and most recent order, its order
-    count and its lifetime value (payments, in dollars).
+    one row per customer, with its first and most recent order, its order
+    count and its lifetime value (payments, in dollars). A customer is a
+    person after identity resolution: accounts merged into another one
+    (aliases) count as that one, with the names of its first account.
 -#}
 with customer_activity as (
 
@@ -9,7 +11,7 @@ with customer_activity as (
         stream=ref('customer_stream'),
         primary={
             'activity': 'created_account',
-            'selector': 'all',
+            'selector': 'first',
             'columns': ['customer', 'first_name', 'last_name'],
         },
         append=[

@@ -158,6 +158,9 @@
             {%- do run_query('create table ' ~ table ~ ' using parquet as '
                 ~ query) -%}
         {%- endfor -%}
+        {#- The removed rows first: their changes are read from the staged
+            copy, before the stream is rewritten. -#}
+        {%- do activity_schema._spark_write_removed(target, staged_changes) -%}
         {%- do run_query('drop table if exists ' ~ staged_changes) -%}
         {%- set emptied -%}
             select distinct touched._entity_bucket
@@ -184,6 +187,117 @@
         {%- do run_query(overwrite) -%}
     {%- endif -%}
 drop table if exists {{ stage }}
+{%- endmacro %}
+
+
+{#-
+    Applies an incremental run's removed-row changes on Spark: the table of
+    removed rows (small) is rewritten whole, through a stage table (an
+    overwrite cannot read the table it overwrites).
+-#}
+{% macro _spark_write_removed(target, changes) -%}
+    {%- set count -%}
+        select count(*) from {{ changes }}
+        where _change in ('removed_upsert', 'removed_delete')
+    {%- endset -%}
+    {%- if run_query(count).columns[0].values()[0] | int == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set removed = activity_schema.stream_removed_relation(target) -%}
+    {%- do activity_schema._stream_create_removed(removed, target) -%}
+    {%- set columns = activity_schema.stream_removed_columns() -%}
+    {%- set staged = removed.incorporate(path={
+        'identifier': removed.identifier ~ '__stage'}) -%}
+    {%- set rows -%}
+        select {{ columns | join(', ') }}
+        from {{ removed }} as current_rows
+        left anti join (
+            select activity, activity_id from {{ changes }}
+            where _change in ('removed_upsert', 'removed_delete')
+        ) as changed
+            on
+                current_rows.activity = changed.activity
+                and current_rows.activity_id = changed.activity_id
+        union all
+        select {{ columns | join(', ') }}
+        from {{ changes }}
+        where _change = 'removed_upsert'
+    {%- endset -%}
+    {%- do run_query('drop table if exists ' ~ staged) -%}
+    {%- do run_query('create table ' ~ staged ~ ' using parquet as ' ~ rows) -%}
+    {%- do run_query('insert overwrite table ' ~ removed ~ ' select '
+        ~ columns | join(', ') ~ ' from ' ~ staged) -%}
+    {%- do run_query('drop table if exists ' ~ staged) -%}
+{%- endmacro %}
+
+
+{#-
+    Spark: moves the stream's rows of removed customers to the table of
+    removed rows (the post-hook of a full build), rewriting the entity
+    buckets that held them.
+-#}
+{% macro spark__stream_move_removed(stream, removed, customers) -%}
+    {%- set columns = activity_schema.stream_removed_columns() -%}
+    {%- set listed = activity_schema._stream_string_list(customers) -%}
+    {%- set found -%}
+        select count(*) from {{ stream }} where customer in {{ listed }}
+    {%- endset -%}
+    {%- if run_query(found).columns[0].values()[0] | int == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set staged = removed.incorporate(path={
+        'identifier': removed.identifier ~ '__stage'}) -%}
+    {%- set rows -%}
+        select {{ columns | join(', ') }}
+        from {{ removed }} as current_rows
+        left anti join (
+            select activity, activity_id from {{ stream }}
+            where customer in {{ listed }}
+        ) as moving
+            on
+                current_rows.activity = moving.activity
+                and current_rows.activity_id = moving.activity_id
+        union all
+        {{ activity_schema._stream_removed_select(stream, listed) }}
+    {%- endset -%}
+    {%- do run_query('drop table if exists ' ~ staged) -%}
+    {%- do run_query('create table ' ~ staged ~ ' using parquet as ' ~ rows) -%}
+    {%- do run_query('insert overwrite table ' ~ removed ~ ' select '
+        ~ columns | join(', ') ~ ' from ' ~ staged) -%}
+    {%- do run_query('drop table if exists ' ~ staged) -%}
+
+    {%- set stream_columns = adapter.get_columns_in_relation(stream)
+        | map(attribute='name') | list -%}
+    {%- set stage = stream.incorporate(path={
+        'identifier': stream.identifier ~ '__removed_stage'}) -%}
+    {%- set kept -%}
+        select {{ stream_columns | join(', ') }}
+        from {{ stream }}
+        where
+            _entity_bucket in (
+                select distinct _entity_bucket from {{ stream }}
+                where customer in {{ listed }}
+            )
+            and not (customer is not null and customer in {{ listed }})
+    {%- endset -%}
+    {%- do run_query('drop table if exists ' ~ stage) -%}
+    {%- do run_query('create table ' ~ stage ~ ' using parquet as ' ~ kept) -%}
+    {%- set emptied -%}
+        select distinct _entity_bucket from {{ stream }}
+        where customer in {{ listed }}
+        and _entity_bucket not in (select distinct _entity_bucket from {{ stage }})
+    {%- endset -%}
+    {%- for row in run_query(emptied) -%}
+        {%- do run_query('alter table ' ~ stream
+            ~ ' drop if exists partition (_entity_bucket = '
+            ~ row[0] | int ~ ')') -%}
+    {%- endfor -%}
+    {%- do run_query(
+        'set spark.sql.sources.partitionOverwriteMode = dynamic') -%}
+    {%- do run_query('insert overwrite table ' ~ stream
+        ~ ' partition (_entity_bucket) select ' ~ stream_columns | join(', ')
+        ~ ' from ' ~ stage) -%}
+    {%- do run_query('drop table if exists ' ~ stage) -%}
 {%- endmacro %}
 
 

@@ -27,14 +27,14 @@
         {{ activity_schema.stream([ref('act_placed_order'),
                                    ref('act_made_payment')]) }}
 -#}
-{% macro stream(activities) -%}
+{% macro stream(activities, identity=none) -%}
     {%- if activities is string or activities | length == 0 -%}
         {{ exceptions.raise_compiler_error(
             "activity_schema.stream in model '" ~ model.name
             ~ "': argument 'activities' must be a non-empty list of"
             ~ " ref()s of activity models.") }}
     {%- endif -%}
-    {%- do activity_schema._check_stream_config() -%}
+    {%- do activity_schema._check_stream_config(identity) -%}
     {#- dbt's unit tests render models without a `this` relation. -#}
     {%- if this is not none and is_incremental() -%}
         {%- if invocation_args_dict.get('sample') is not none -%}
@@ -46,9 +46,9 @@
                 ~ " with --sample --full-refresh, or run without --sample.")
             }}
         {%- endif -%}
-        {{ activity_schema._stream_changes_sql(activities) }}
+        {{ activity_schema._stream_changes_sql(activities, identity) }}
     {%- else -%}
-        {{ activity_schema._stream_full_sql(activities) }}
+        {{ activity_schema._stream_full_sql(activities, identity) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -59,11 +59,36 @@
     dbt looks strategies up in the root project only, and without the
     wrapper the first run would pass and the second fail.
 -#}
-{% macro _check_stream_config() -%}
+{% macro _check_stream_config(identity) -%}
+    {%- set where = "activity_schema.stream in model '" ~ model.name ~ "'" -%}
+    {%- if identity and identity is mapping and 'removals' in identity
+        and config.get('materialized') == 'incremental' -%}
+        {%- set hooks = [] -%}
+        {%- for key in ['pre-hook', 'post-hook', 'pre_hook', 'post_hook'] -%}
+            {%- for hook in config.get(key) or [] -%}
+                {%- do hooks.append(
+                    (hook.sql if hook.sql is defined else hook) | string) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+        {%- for name in ['stream_pre_hook', 'stream_post_hook'] -%}
+            {%- set found = [] -%}
+            {%- for hook in hooks if name in hook -%}
+                {%- do found.append(hook) -%}
+            {%- endfor -%}
+            {%- if not found -%}
+                {{ exceptions.raise_compiler_error(
+                    where ~ ": a stream that declares removals keeps its"
+                    ~ " removed rows in a table of their own and needs two"
+                    ~ " hooks in its config (" ~ name ~ " is missing):\n\n"
+                    ~ "    pre_hook=\"{{ activity_schema.stream_pre_hook() }}\",\n"
+                    ~ "    post_hook=\"{{ activity_schema.stream_post_hook("
+                    ~ "<the stream's identity dict>) }}\",\n") }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
     {%- if not execute or config.get('materialized') != 'incremental' -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set where = "activity_schema.stream in model '" ~ model.name ~ "'" -%}
     {%- if config.get('incremental_strategy') != 'activity_stream' -%}
         {{ exceptions.raise_compiler_error(
             where ~ ": an incremental stream needs"
@@ -95,7 +120,8 @@
         {{ columns | join(',\n        ') }},
         _loaded_at,
         cast('{{ activity.fingerprint }}' as {{ dbt.type_string() }})
-            as _definition
+            as _definition,
+        customer as _source_customer
     from {{ activity.relation }}
     where
         _rejection_reason is null
@@ -128,23 +154,61 @@
 {%- endmacro %}
 
 
-{% macro _stream_full_sql(activities) -%}
+{% macro _stream_full_sql(activities, identity) -%}
     {%- set plan = activity_schema.stream_plan(activities, false) -%}
+    {%- set state = activity_schema.stream_identity(identity) -%}
     {%- set columns = activity_schema.stream_columns() -%}
+    {%- set row_columns = columns
+        + activity_schema.stream_metadata_columns() -%}
 with accepted as (
     {{ activity_schema._stream_accepted_rows(plan) }}
 ),
 
-one_version as (
+one_version as {{ activity_schema.stream_cte_materialized() }}(
     {{ activity_schema._stream_one_version('accepted') | indent(4) }}
+),
+
+{{ activity_schema._identity_ctes(state) }}
+
+observations as (
+
+    select
+        observed.anonymous_customer_id,
+        observed.ts,
+        observed.activity,
+        observed.activity_id,
+        coalesce(aliased.canonical_customer, observed.customer) as obs_value
+    from one_version as observed
+    left join identity_aliases as aliased
+        on observed.customer = aliased.customer
+    where
+        observed.anonymous_customer_id is not null
+        and observed.customer is not null
+
+),
+
+slices as (
+    {{ activity_schema._identity_slices_sql('observations') | indent(4) }}
+),
+
+resolved as (
+    {{ activity_schema._identity_resolve_sql(
+        'one_version', 'slices', row_columns) | indent(4) }}
 )
 
+{#- An incremental stream writes the rows of removed customers too, in
+    partitions of their own, and its post-hook moves them to its table of
+    removed rows (`stream_post_hook`); any other materialization leaves
+    them out. -#}
 select
     {{ columns | join(',\n    ') }},
     {{ activity_schema.occurrence_columns() }},
     {{ activity_schema.stream_metadata_columns() | join(',\n    ') }}
     {{- activity_schema.stream_physical_columns() }}
-from one_version
+from resolved
+{%- if config.get('materialized') != 'incremental' %}
+where not _removed
+{%- endif %}
 {%- endmacro %}
 
 

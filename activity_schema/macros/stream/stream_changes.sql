@@ -1,69 +1,92 @@
 {#-
     The select of an incremental run of the stream: the rows to write, each
-    with `_change` = 'upsert' (insert or replace the row of its key) or
-    'delete' (remove the stored row of its key). Applied by the
-    `activity_stream` incremental strategy (`stream_upsert_sql`).
+    with `_change`:
+    - 'upsert': insert the row (its key's stored copies are deleted);
+    - 'update': (where rows have a locator) set the occurrence columns of
+      the stored row `_stream_row`, whose other values do not change;
+    - 'delete': remove the stored copy of its key (by `_stream_row` where
+      rows have a locator);
+    - 'removed_upsert' / 'removed_delete': write or remove the key's row in
+      the stream's table of removed rows (`stream_removed_relation`), where
+      the stream declares removals.
+    Applied by the `activity_stream` incremental strategy
+    (`stream_upsert_sql`).
 
     1. `scoped`: each activity's accepted rows within its own scope
        (`stream_plan`: its window, its load cursor, a rebuild).
-    2. `stored`: the stream's rows within the same scopes, plus the stored
-       row of every key that `scoped` holds, wherever it lies. A stored row
-       out of the scope whose key comes back in scope is a restatement that
-       moved (across the window edge, or loaded late).
+    2. `stored`: the stored rows (the stream's, and the removed rows') in
+       the same scopes, plus the stored row of every key that `scoped`
+       holds, wherever it lies. A stored row out of the scope whose key
+       comes back in scope is a restatement that moved (across the window
+       edge, or loaded late).
     3. `recovered`: a stored row in scope whose key `scoped` lacks was
        deleted from its source, or its new version moved out of the scope:
        its versions are looked up in the whole source (a join that reads the
        sources only when there is such a key). A key is deleted only when
        it is gone from the whole source.
-    4. `winners`: one version per key (`_stream_version_order`). A stored
-       row that is out of scope still competes, as the source row it was
-       made from (where its activity has load times): a version re-read
-       through the window never beats a later load.
-    5. `changes`: keys whose winner differs from the stored row in any
-       column, keys stored more than once, and keys with no winner (gone).
-    6. `recomputed`: every row of a touched (activity, entity) partition
-       (old and new entity of every change), with the occurrence columns
-       recomputed over the partition's whole history; only rows that differ
-       from what the stream holds are written.
+    4. `winners`: one version per key (`_stream_version_order`), with the
+       customer the source gave. A stored row that is out of scope still
+       competes, as the source row it was made from (where its activity has
+       load times): a version re-read through the window never beats a
+       later load.
+    5. Identity (`identity.sql`): the anonymous ids (`devices`) of every
+       winner, of every stored row in play and of every stored row that
+       the identity inputs no longer agree with (`stale`: an alias added,
+       changed or gone, a customer removed) have all their stored rows
+       read; their observations, new and stored, give their time slices,
+       and every row of theirs, with the winners and the stale rows, is
+       resolved again (`candidates` -> `resolved`).
+    6. Changes: keys whose resolved row differs from the stored one in any
+       column, keys stored more than once, keys with no winner (gone), and
+       keys that enter or leave the removed rows.
+    7. `recomputed`: every row of a touched (activity, entity) partition
+       (old and new entity of every change of the stream), with the
+       occurrence columns recomputed over the partition's whole history;
+       only rows that differ from what the stream holds are written.
 
     Where the warehouse probes the keys first (`stream_probe`: DuckDB),
     the stored rows out of scope are read only for the activities that
     have a scoped key stored out of scope, and `recovered` searches only
-    the activities that have a stored key in scope missing from `scoped`:
-    the others have nothing to find, and are not read in full to find
-    nothing.
+    the activities that have a stored key in scope missing from `scoped`.
 
     Where the warehouse can address a stored row directly
-    (`stream_row_locator`: DuckDB's `rowid`), every output row carries
-    `_stream_row`, the locator of the stored row it replaces or removes
-    (null for a row with no stored version), and the strategy deletes by
-    locator instead of joining the whole stream on the key a second time.
+    (`stream_row_locator`: DuckDB's `rowid`), the touched partitions are
+    read narrow, the rows that keep their values are updated in place, and
+    the strategy deletes by locator.
 
     Dispatched (`stream_changes_sql`), but every adapter uses this default.
     Spark turns these row changes into rewrites of whole entity buckets in
     `spark__stream_upsert_sql` (spark_stream.sql), so this SQL must stay
     valid Spark SQL and keep its output shape; `make test-spark` checks both.
 -#}
-{% macro _stream_changes_sql(activities) -%}
-    {{ return(adapter.dispatch('stream_changes_sql', 'activity_schema')(activities)) }}
+{% macro _stream_changes_sql(activities, identity) -%}
+    {{ return(adapter.dispatch('stream_changes_sql', 'activity_schema')(
+        activities, identity)) }}
 {%- endmacro %}
 
-{% macro default__stream_changes_sql(activities) -%}
+{% macro default__stream_changes_sql(activities, identity) -%}
     {%- set plan = activity_schema.stream_plan(activities, true) -%}
-    {%- set columns = activity_schema.stream_columns()
-        + activity_schema.stream_metadata_columns() -%}
+    {%- set state = activity_schema.stream_identity(identity) -%}
+    {%- set removed_relation = activity_schema.stream_removed_relation(this)
+        if state.has_removals else none -%}
+    {%- set base = activity_schema.stream_columns() -%}
+    {%- set columns = base + activity_schema.stream_metadata_columns() -%}
     {%- set compared = columns | reject('in', ['activity', 'activity_id'])
         | list -%}
+    {%- set payload = ['feature_json', 'revenue_impact', 'link'] -%}
     {%- set locator = activity_schema.stream_row_locator() -%}
     {#- The columns of the touched partitions' rows that the run reads:
         with a locator, the key, `ts` and the entity only. -#}
     {%- set kept_columns = ['activity_id', 'ts', 'customer',
         'anonymous_customer_id', 'activity'] if locator else columns -%}
-    {%- set probe = activity_schema.stream_probe(plan) -%}
+    {%- set stored_rows = activity_schema._stream_stored_rows(
+        removed_relation, locator) -%}
+    {%- set probe = activity_schema.stream_probe(plan, stored_rows) -%}
     {%- set recovering = plan.activities if probe is none
         else plan.activities | selectattr('name', 'in', probe.missing)
             | list -%}
     {%- set returning = none if probe is none else probe.returning -%}
+    {%- set text = dbt.type_string() -%}
 with scoped as {{ activity_schema.stream_cte_materialized() }}(
     {{ activity_schema._stream_accepted_rows(plan) }}
 ),
@@ -76,43 +99,21 @@ scoped_keys as (
 
 stored as (
 
-    {#- The stream's rows in scope, and the stored row of every scoped key
+    {#- The stored rows in scope, and the stored row of every scoped key
         (two selects, so that each can use its own access path). -#}
     select
-        {%- for column in columns %}
-        in_scope.{{ column }},
-        {%- endfor %}
-        in_scope.activity_occurrence,
-        in_scope.activity_repeated_at,
-        {%- if locator %}
-        in_scope.{{ locator }} as _stream_row,
-        {%- endif %}
+        in_scope.*,
         true as _in_scope
-    from {{ this }} as in_scope
+    from {{ stored_rows }} as in_scope
     where {{ plan.stored_scope | indent(4) }}
     {%- if returning is none or returning | length > 0 %}
     union all
     select
-        {%- for column in columns %}
-        by_key.{{ column }},
-        {%- endfor %}
-        by_key.activity_occurrence,
-        by_key.activity_repeated_at,
-        {%- if locator %}
-        by_key._stream_row,
-        {%- endif %}
+        by_key.*,
         false as _in_scope
     from (
-        select
-            {%- for column in columns %}
-            {{ column }},
-            {%- endfor %}
-            {%- if locator %}
-            {{ locator }} as _stream_row,
-            {%- endif %}
-            activity_occurrence,
-            activity_repeated_at
-        from {{ this }}
+        select *
+        from {{ stored_rows }} as out_of_scope
         where
             not {{ plan.stored_scope | indent(12) }}
             {%- if returning is not none %}
@@ -124,6 +125,12 @@ stored as (
             by_key.activity = scoped_keys.activity
             and by_key.activity_id = scoped_keys.activity_id
     {%- endif %}
+
+),
+
+stored_keys as (
+
+    select distinct activity, activity_id from stored
 
 ),
 
@@ -148,12 +155,12 @@ recovered as (
     {%- endif %}
     {%- for activity in recovering %}
     select
-        {%- for column in activity_schema.stream_columns() %}
+        {%- for column in base %}
         source_rows.{{ column }},
         {%- endfor %}
         source_rows._loaded_at,
-        cast('{{ activity.fingerprint }}' as {{ dbt.type_string() }})
-            as _definition
+        cast('{{ activity.fingerprint }}' as {{ text }}) as _definition,
+        source_rows.customer as _source_customer
     from {{ activity.relation }} as source_rows
     inner join missing
         on
@@ -171,19 +178,30 @@ versions as (
 
     select
         {{ columns | join(',\n        ') }},
+        false as _removed,
+        customer is not null as _observation,
         false as _is_stored
     from scoped
     union all
     select
         {{ columns | join(',\n        ') }},
+        false as _removed,
+        customer is not null as _observation,
         false as _is_stored
     from recovered
     {#- A stored row out of scope: where its activity has load times, it
-        competes on them as the source version it was made from. Without
-        load times, the version re-read through the window replaces it. #}
+        competes on them as the source version it was made from (with the
+        customer the source gave). Without load times, the version re-read
+        through the window replaces it. A removed row that wins stays as it
+        is stored. #}
     union all
     select
-        {{ columns | join(',\n        ') }},
+        {%- for column in columns %}
+        {{ '_source_customer as customer' if column == 'customer'
+            else column }},
+        {%- endfor %}
+        _removed,
+        _observation,
         true as _is_stored
     from stored
     where not _in_scope and _loaded_at is not null
@@ -201,13 +219,15 @@ flagged_versions as (
 winners as (
 
     select
-        {{ columns | join(',\n        ') }}
+        {{ columns | join(',\n        ') }},
+        _removed,
+        _observation
     from flagged_versions
     where not _key_repeated
     union all
     {{ activity_schema._stream_one_version(
         '(select * from flagged_versions where _key_repeated)'
-        ~ ' as contested') | indent(4) }}
+        ~ ' as contested', ['_removed', '_observation']) | indent(4) }}
 
 ),
 
@@ -217,7 +237,8 @@ stored_counted as (
 
 {%- else %}
 winners as (
-    {{ activity_schema._stream_one_version('versions') | indent(4) }}
+    {{ activity_schema._stream_one_version(
+        'versions', ['_removed', '_observation']) | indent(4) }}
 ),
 
 stored_counted as (
@@ -231,46 +252,198 @@ stored_counted as (
 ),
 
 {%- endif %}
-compared as (
+{{ activity_schema._identity_ctes(state) }}
+
+{{ activity_schema._stream_identity_candidates(
+    stored_rows, columns, locator) }}
+
+resolved as (
+    {{ activity_schema._identity_resolve_sql(
+        'candidates', 'slices',
+        columns + ['_from_stored', '_was_removed', '_old_customer',
+                   '_observation', '_stream_row']) | indent(4) }}
+),
+
+{#- A removed row that won its key's competition: kept as it is. -#}
+resolved_all as (
 
     select
-        coalesce(winners.activity, stored_counted.activity) as activity,
-        coalesce(winners.activity_id, stored_counted.activity_id)
-            as activity_id,
-        winners.activity_id is null as is_deleted,
-        coalesce(winners.customer, winners.anonymous_customer_id)
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        _from_stored,
+        _was_removed,
+        _old_customer,
+        _observation,
+        _stream_row,
+        _removed
+    from resolved
+    union all
+    select
+        {%- for column in columns %}
+        {{ 'cast(null as ' ~ text ~ ') as customer' if column == 'customer'
+            else column }},
+        {%- endfor %}
+        false as _from_stored,
+        true as _was_removed,
+        cast(null as {{ text }}) as _old_customer,
+        _observation,
+        cast(null as {{ dbt.type_bigint() }}) as _stream_row,
+        true as _removed
+    from winners
+    where _removed
+
+),
+
+compared as (
+
+    {#- The new version of every key in play against its stored copies. -#}
+    select
+        coalesce(new_rows.activity, old_rows.activity) as activity,
+        coalesce(new_rows.activity_id, old_rows.activity_id) as activity_id,
+        new_rows.activity_id is not null and not new_rows._removed
+            as new_in_stream,
+        new_rows.activity_id is not null and new_rows._removed
+            as new_in_removed,
+        old_rows.activity_id is not null and not old_rows._removed
+            as old_in_stream,
+        old_rows.activity_id is not null and old_rows._removed
+            as old_in_removed,
+        coalesce(new_rows.customer, new_rows.anonymous_customer_id)
             as new_entity,
-        coalesce(stored_counted.customer, stored_counted.anonymous_customer_id)
+        coalesce(old_rows.customer, old_rows.anonymous_customer_id)
             as old_entity,
-        stored_counted.activity_id is null
-        or stored_counted._key_repeated
+        coalesce(old_rows._key_repeated, false)
         {%- for column in compared %}
         or {{ activity_schema._stream_differs(
-            'winners.' ~ column, 'stored_counted.' ~ column) }}
-        {%- endfor %} as is_changed
-    from winners
-    full outer join stored_counted
+            'new_rows.' ~ column, 'old_rows.' ~ column) }}
+        {%- endfor %} as differs,
+        coalesce(old_rows._key_repeated, false)
+        or new_rows._observation is distinct from old_rows._observation
+        {%- for column in compared
+            if column not in ['customer', '_source_customer'] + payload %}
+        or {{ activity_schema._stream_differs(
+            'new_rows.' ~ column, 'old_rows.' ~ column) }}
+        {%- endfor %}
+        {%- for column in payload %}
+        or (
+            not new_rows._observation
+            and {{ activity_schema._stream_differs(
+                'new_rows.' ~ column, 'old_rows.' ~ column) }}
+        )
+        {%- endfor %} as removed_differs
+    from (select * from resolved_all where not _from_stored) as new_rows
+    full outer join stored_counted as old_rows
         on
-            winners.activity = stored_counted.activity
-            and winners.activity_id = stored_counted.activity_id
+            new_rows.activity = old_rows.activity
+            and new_rows.activity_id = old_rows.activity_id
+    union all
+    {#- Stored rows resolved again, whose other values did not change. #}
+    select
+        activity,
+        activity_id,
+        not _removed as new_in_stream,
+        _removed as new_in_removed,
+        not _was_removed as old_in_stream,
+        _was_removed as old_in_removed,
+        coalesce(customer, anonymous_customer_id) as new_entity,
+        coalesce(_old_customer, anonymous_customer_id) as old_entity,
+        customer is distinct from _old_customer as differs,
+        false as removed_differs
+    from resolved
+    where _from_stored
+
+),
+
+stream_changes as (
+
+    select activity, activity_id, new_in_stream, new_entity, old_entity,
+        old_in_stream
+    from compared
+    where
+        (new_in_stream and (not old_in_stream or differs))
+        or (old_in_stream and not new_in_stream)
 
 ),
 
 changes as (
 
-    select distinct activity, activity_id, is_deleted
+    select distinct activity, activity_id, new_in_stream from stream_changes
+
+),
+
+removed_changes as (
+
+    select distinct activity, activity_id, new_in_removed
     from compared
-    where is_deleted or is_changed
+    where
+        (new_in_removed and (not old_in_removed or removed_differs))
+        or (old_in_removed and not new_in_removed)
 
 ),
 
 touched as (
 
-    select activity, new_entity as entity from compared
-    where (is_deleted or is_changed) and new_entity is not null
+    select activity, new_entity as entity from stream_changes
+    where new_in_stream and new_entity is not null
     union
-    select activity, old_entity as entity from compared
-    where (is_deleted or is_changed) and old_entity is not null
+    select activity, old_entity as entity from stream_changes
+    where old_in_stream and old_entity is not null
+
+),
+
+{#- Every column of the rows that enter the stream or the removed rows:
+    a new version's from its winner, a stored row resolved again from its
+    stored copy (the stream's, or the removed row's payload). #}
+written as (
+
+    select
+        {%- for column in columns %}
+        resolved_all.{{ column }},
+        {%- endfor %}
+        resolved_all._removed,
+        resolved_all._observation
+    from resolved_all
+    inner join (
+        select activity, activity_id from changes where new_in_stream
+        union
+        select activity, activity_id from removed_changes
+        where new_in_removed
+    ) as entering
+        on
+            resolved_all.activity = entering.activity
+            and resolved_all.activity_id = entering.activity_id
+    where not resolved_all._from_stored
+    union all
+    select
+        {%- for column in columns %}
+        {%- if column == 'customer' %}
+        again.customer,
+        {%- else %}
+        copies.{{ column }},
+        {%- endif %}
+        {%- endfor %}
+        again._removed,
+        copies._observation
+    from (
+        select resolved.*
+        from resolved
+        inner join (
+            select activity, activity_id from changes where new_in_stream
+            union
+            select activity, activity_id from removed_changes
+            where new_in_removed
+        ) as entering
+            on
+                resolved.activity = entering.activity
+                and resolved.activity_id = entering.activity_id
+        where resolved._from_stored
+    ) as again
+    inner join {{ stored_rows }} as copies
+        on
+            again.activity = copies.activity
+            and again.activity_id = copies.activity_id
+            and again._was_removed = copies._removed
 
 ),
 
@@ -307,19 +480,15 @@ fresh as (
 
     select
         {%- for column in kept_columns %}
-        winners.{{ column }},
+        {{ column }},
         {%- endfor %}
         cast(null as {{ dbt.type_bigint() }}) as _old_occurrence,
         cast(null as {{ dbt.type_timestamp() }}) as _old_repeated_at
         {%- if locator %},
         cast(null as {{ dbt.type_bigint() }}) as _stream_row
         {%- endif %}
-    from winners
-    inner join changes
-        on
-            winners.activity = changes.activity
-            and winners.activity_id = changes.activity_id
-    where not changes.is_deleted
+    from written
+    where not _removed
 
 ),
 
@@ -340,23 +509,25 @@ recomputed as (
 
 upserts as (
 
-    {#- The new rows, with every column of their winning version. -#}
+    {#- The new rows, with every column of their new version. -#}
     select
-        {%- for column in activity_schema.stream_columns() %}
-        winners.{{ column }},
+        {%- for column in base %}
+        written.{{ column }},
         {%- endfor %}
         recomputed.activity_occurrence,
         recomputed.activity_repeated_at,
         {%- for column in activity_schema.stream_metadata_columns() %}
-        winners.{{ column }},
+        written.{{ column }},
         {%- endfor %}
         'upsert' as _change,
-        recomputed._stream_row
+        recomputed._stream_row,
+        cast(null as boolean) as _observation
     from recomputed
-    inner join winners
+    inner join written
         on
-            recomputed.activity = winners.activity
-            and recomputed.activity_id = winners.activity_id
+            recomputed.activity = written.activity
+            and recomputed.activity_id = written.activity_id
+            and not written._removed
     where recomputed._old_occurrence is null
 
 ),
@@ -366,7 +537,7 @@ updates as (
     {#- Kept rows whose occurrence columns changed: only their locator,
         key and the two new values are used. -#}
     select
-        {%- for column in activity_schema.stream_columns() %}
+        {%- for column in base %}
         {{ column if column in kept_columns else 'null' }}
             as {{ column }},
         {%- endfor %}
@@ -376,7 +547,8 @@ updates as (
         null as {{ column }},
         {%- endfor %}
         'update' as _change,
-        _stream_row
+        _stream_row,
+        cast(null as boolean) as _observation
     from recomputed
     where
         _old_occurrence is not null
@@ -392,11 +564,12 @@ updates as (
 upserts as (
 
     select
-        {{ activity_schema.stream_columns() | join(',\n        ') }},
+        {{ base | join(',\n        ') }},
         activity_occurrence,
         activity_repeated_at,
         {{ activity_schema.stream_metadata_columns() | join(',\n        ') }},
-        'upsert' as _change
+        'upsert' as _change,
+        cast(null as boolean) as _observation
     from recomputed
     where
         _old_occurrence is null
@@ -409,26 +582,97 @@ upserts as (
 
 deletes as (
 
-    {#- Every stored copy of a changed key: removed, and replaced by its
-        upsert if it has one. -#}
+    {#- Every stored copy of a changed key in the stream: removed, and
+        replaced by its upsert if it has one. -#}
     select
-        {%- for column in activity_schema.stream_columns() %}
-        stored.{{ column }},
+        {%- for column in base %}
+        copies.{{ column }},
         {%- endfor %}
-        stored.activity_occurrence,
-        stored.activity_repeated_at,
+        copies.activity_occurrence,
+        copies.activity_repeated_at,
         {%- for column in activity_schema.stream_metadata_columns() %}
-        stored.{{ column }},
+        copies.{{ column }},
         {%- endfor %}
         'delete' as _change
         {%- if locator %},
-        stored._stream_row
-        {%- endif %}
-    from stored
+        copies._stream_row
+        {%- endif %},
+        cast(null as boolean) as _observation
+    from (
+        select
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            activity_occurrence,
+            activity_repeated_at,
+            _stream_row,
+            _removed
+        from stored
+        union all
+        select
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            cast(null as {{ dbt.type_bigint() }}) as activity_occurrence,
+            cast(null as {{ dbt.type_timestamp() }}) as activity_repeated_at,
+            _stream_row,
+            _was_removed as _removed
+        from resolved
+        where _from_stored
+    ) as copies
     inner join changes
         on
-            stored.activity = changes.activity
-            and stored.activity_id = changes.activity_id
+            copies.activity = changes.activity
+            and copies.activity_id = changes.activity_id
+    where not copies._removed
+
+),
+
+removed_writes as (
+
+    {#- The removed rows to write (no customer, and the payload only of
+        rows that had no customer of their own) and the keys whose removed
+        row goes. #}
+    select
+        {%- for column in base %}
+        {%- if column == 'customer' %}
+        cast(null as {{ text }}) as customer,
+        {%- elif column in payload %}
+        case when not _observation then {{ column }} end as {{ column }},
+        {%- else %}
+        {{ column }},
+        {%- endif %}
+        {%- endfor %}
+        cast(null as {{ dbt.type_bigint() }}) as activity_occurrence,
+        cast(null as {{ dbt.type_timestamp() }}) as activity_repeated_at,
+        _loaded_at,
+        _definition,
+        cast(null as {{ text }}) as _source_customer,
+        'removed_upsert' as _change
+        {%- if locator %},
+        cast(null as {{ dbt.type_bigint() }}) as _stream_row
+        {%- endif %},
+        _observation
+    from written
+    where _removed
+    union all
+    select
+        {%- for column in base %}
+        {{ column if column in ['activity', 'activity_id']
+            else 'null' }} as {{ column }},
+        {%- endfor %}
+        null as activity_occurrence,
+        null as activity_repeated_at,
+        {%- for column in activity_schema.stream_metadata_columns() %}
+        null as {{ column }},
+        {%- endfor %}
+        'removed_delete' as _change
+        {%- if locator %},
+        null as _stream_row
+        {%- endif %},
+        null as _observation
+    from removed_changes
+    where not new_in_removed
 
 )
 
@@ -439,176 +683,69 @@ select * from updates
 {%- endif %}
 union all
 select * from deletes
+union all
+select * from removed_writes
 {%- endmacro %}
 
 
 {#-
-    SQL that is true when two values differ, nulls included. JSON values
-    are compared as text (Postgres' json has no equality).
+    stream_removed_relation(stream) -> the table in which the stream keeps
+    its removed rows (where it declares removals): `<stream>__removed`,
+    beside it. One row per removed key: activity, activity_id, ts,
+    anonymous_customer_id, `_observation` (whether the source row carried
+    a customer), the payload (feature_json, revenue_impact, link) only of
+    rows that carried none, `_loaded_at` and `_definition`. No customer id:
+    the table exists so that an anonymous id shared with a removed customer
+    is still sliced right, and so that removed rows can be counted.
 -#}
-{% macro _stream_differs(left, right) -%}
-    {%- if left.endswith('.feature_json') -%}
-        {{ 'cast(' ~ left ~ ' as ' ~ dbt.type_string() ~ ') is distinct from cast('
-            ~ right ~ ' as ' ~ dbt.type_string() ~ ')' }}
-    {%- else -%}
-        {{ left ~ ' is distinct from ' ~ right }}
-    {%- endif -%}
+{% macro stream_removed_relation(stream) -%}
+    {{ return(stream.incorporate(path={
+        'identifier': stream.identifier ~ '__removed'}, type='table')) }}
 {%- endmacro %}
 
 
 {#-
-    stream_row_locator() -> the name of a column that addresses a stored row
-    of the stream for as long as the table is not written (DuckDB:
-    `rowid`), or none. With one, every row an incremental run writes or
-    removes carries the locator of the stored row it replaces
-    (`default__stream_changes_sql`), and the strategy deletes by locator
-    (`duckdb__stream_upsert_sql`). None by default: the strategy deletes by
-    (activity, activity_id).
+    A subquery of the stored rows: the stream's, and the removed rows'
+    (where there is a relation of them) in the stream's shape, with
+    `_stream_row` (the locator, or null), `_removed` and `_observation`
+    (whether the source row carried a customer).
 -#}
-{% macro stream_row_locator() -%}
-    {{ return(adapter.dispatch('stream_row_locator', 'activity_schema')()) }}
-{%- endmacro %}
-
-{% macro default__stream_row_locator() -%}
-    {{ return(none) }}
-{%- endmacro %}
-
-{% macro duckdb__stream_row_locator() -%}
-    {{ return('rowid') }}
-{%- endmacro %}
-
-
-{#-
-    The rows of `relation` with `_key_repeated`: true on the rows whose
-    (activity, activity_id) occurs more than once in it.
--#}
-{% macro _stream_flag_repeated_keys(relation) -%}
-    select
-        flagged.*,
-        repeated.activity_id is not null as _key_repeated
-    from {{ relation }} as flagged
-    left join (
-        select activity, activity_id
-        from {{ relation }}
-        group by activity, activity_id
-        having count(*) > 1
-    ) as repeated
-        on
-            flagged.activity = repeated.activity
-            and flagged.activity_id = repeated.activity_id
-{%- endmacro %}
-
-
-{#-
-    stream_probe(plan) -> none, or {'missing': [...], 'returning': [...]},
-    the names of the activities that have
-    - missing: a stored key in scope that the run's scoped rows lack (a
-      key deleted from its source, or whose new version left the scope):
-      only these are searched for in their whole source (`recovered`);
-    - returning: a scoped key whose stored row lies out of scope (a
-      restatement that moved into the scope, or a late load of an old
-      row): only these have their stored rows out of scope read.
-
-    None by default: the run's select does both for every activity (joins
-    that find nothing when there is nothing to find). DuckDB probes first,
-    with one query of the scoped keys against the stream's keys: the
-    select's joins would otherwise compute each source view in full (a
-    staging `distinct` over the whole source) and read every column of
-    the whole stream to find nothing. The probe runs in the model's own
-    transaction, so the run's select sees the same snapshot of the sources
-    and of the stream.
--#}
-{% macro stream_probe(plan) -%}
-    {{ return(adapter.dispatch('stream_probe', 'activity_schema')(plan)) }}
-{%- endmacro %}
-
-{% macro default__stream_probe(plan) -%}
-    {{ return(none) }}
-{%- endmacro %}
-
-{% macro duckdb__stream_probe(plan) -%}
-    {%- if not execute -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set query -%}
-        with scoped_keys as (
-            select activity, activity_id
-            from (
-                {{ activity_schema._stream_accepted_rows(plan) | indent(16) }}
-            ) as accepted
-        ),
-
-        stored as (
-            select
-                activity,
-                activity_id,
-                coalesce({{ plan.stored_scope }}, false) as in_scope
-            from {{ this }}
-        )
-
+{% macro _stream_stored_rows(removed_relation, locator) -%}
+    {%- set base = activity_schema.stream_columns() -%}
+    {%- set metadata = activity_schema.stream_metadata_columns() -%}
+    {%- set text = dbt.type_string() -%}
+    {%- set bigint = dbt.type_bigint() -%}
+    {%- set sql -%}
+(
         select
-            stored.activity,
-            bool_or(stored.in_scope and scoped_keys.activity_id is null)
-                as has_missing,
-            bool_or(not stored.in_scope and scoped_keys.activity_id is not null)
-                as has_returning
-        from stored
-        left join scoped_keys
-            on
-                stored.activity = scoped_keys.activity
-                and stored.activity_id = scoped_keys.activity_id
-        group by stored.activity
+            {%- for column in base + metadata %}
+            {{ column }},
+            {%- endfor %}
+            activity_occurrence,
+            activity_repeated_at,
+            {{ locator if locator else 'cast(null as ' ~ bigint ~ ')' }}
+                as _stream_row,
+            false as _removed,
+            _source_customer is not null as _observation
+        from {{ this }}
+        {%- if removed_relation is not none %}
+        union all
+        select
+            {%- for column in base + metadata %}
+            {%- if column in ['customer', '_source_customer'] %}
+            cast(null as {{ text }}) as {{ column }},
+            {%- else %}
+            {{ column }},
+            {%- endif %}
+            {%- endfor %}
+            cast(null as {{ bigint }}) as activity_occurrence,
+            cast(null as {{ dbt.type_timestamp() }}) as activity_repeated_at,
+            cast(null as {{ bigint }}) as _stream_row,
+            true as _removed,
+            _observation
+        from {{ removed_relation }}
+        {%- endif %}
+    )
     {%- endset -%}
-    {%- set found = {'missing': [], 'returning': []} -%}
-    {%- for row in run_query(query) -%}
-        {%- if row[1] -%}
-            {%- do found.missing.append(row[0]) -%}
-        {%- endif -%}
-        {%- if row[2] -%}
-            {%- do found.returning.append(row[0]) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(found) }}
-{%- endmacro %}
-
-
-{#-
-    stream_cte_materialized() -> 'materialized ' where the warehouse
-    inlines a common table expression into each of its uses unless told
-    otherwise and the incremental run's select should read its sources
-    once (DuckDB), else ''.
--#}
-{% macro stream_cte_materialized() -%}
-    {{ return(adapter.dispatch(
-        'stream_cte_materialized', 'activity_schema')()) }}
-{%- endmacro %}
-
-{% macro default__stream_cte_materialized() -%}
-    {{ return('') }}
-{%- endmacro %}
-
-{% macro duckdb__stream_cte_materialized() -%}
-    {{ return('materialized ') }}
-{%- endmacro %}
-
-
-{#-
-    stream_groups_contested_keys() -> true where an incremental run should
-    find the keys with several versions or stored copies by grouping the
-    keys (DuckDB, Postgres: cheaper than a window over every row), false
-    where it ranks every row with a window (Spark, which inlines each use
-    of a common table expression and would compute the versions three
-    times).
--#}
-{% macro stream_groups_contested_keys() -%}
-    {{ return(adapter.dispatch(
-        'stream_groups_contested_keys', 'activity_schema')()) }}
-{%- endmacro %}
-
-{% macro default__stream_groups_contested_keys() -%}
-    {{ return(true) }}
-{%- endmacro %}
-
-{% macro spark__stream_groups_contested_keys() -%}
-    {{ return(false) }}
+    {{ return(sql) }}
 {%- endmacro %}

@@ -18,10 +18,13 @@
       activity declares `loaded_at` (null otherwise); the activity's load
       cursor is its latest `_loaded_at` in the stream;
     - `_definition`: the fingerprint of the activity's definition that the
-      row was derived with (`_stream_fingerprint`).
+      row was derived with (`_stream_fingerprint`);
+    - `_source_customer`: the customer the source row carried (null when it
+      carried none). A row whose `customer` differs from it was resolved:
+      filled in from its anonymous id's logins, or replaced by an alias.
 -#}
 {% macro stream_metadata_columns() -%}
-    {{ return(['_loaded_at', '_definition']) }}
+    {{ return(['_loaded_at', '_definition', '_source_customer']) }}
 {%- endmacro %}
 
 

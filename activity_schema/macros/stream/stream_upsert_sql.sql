@@ -20,11 +20,14 @@
     {%- set changes = arg_dict['temp_relation'] -%}
     {%- set columns = adapter.get_columns_in_relation(target)
         | map(attribute='name') | list -%}
+    {%- set removed_writes = activity_schema._stream_removed_writes(
+        target, changes) -%}
 delete from {{ target }}
 where exists (
     select 1 from {{ changes }} as changes
     where
-        changes.activity = {{ target }}.activity
+        changes._change in ('upsert', 'delete')
+        and changes.activity = {{ target }}.activity
         and changes.activity_id = {{ target }}.activity_id
 );
 
@@ -32,6 +35,10 @@ insert into {{ target }} ({{ columns | join(', ') }})
 select {{ columns | join(', ') }}
 from {{ changes }}
 where _change = 'upsert'
+{%- if removed_writes %};
+
+{{ removed_writes }}
+{%- endif %}
 {%- endmacro %}
 
 
@@ -53,6 +60,8 @@ where _change = 'upsert'
     {%- set changes = arg_dict['temp_relation'] -%}
     {%- set columns = adapter.get_columns_in_relation(target)
         | map(attribute='name') | list -%}
+    {%- set removed_writes = activity_schema._stream_removed_writes(
+        target, changes) -%}
     {%- if execute -%}
         {%- set check -%}
             select count(*)
@@ -101,4 +110,8 @@ insert into {{ target }} ({{ columns | join(', ') }})
 select {{ columns | join(', ') }}
 from {{ changes }}
 where _change = 'upsert'
+{%- if removed_writes %};
+
+{{ removed_writes }}
+{%- endif %}
 {%- endmacro %}

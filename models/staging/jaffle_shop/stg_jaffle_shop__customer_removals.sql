@@ -1,0 +1,25 @@
+-- In this project the seed raw_customer_removals loads the source: the
+-- reference below makes dbt build it first and links the two in the lineage
+-- graph.
+-- depends_on: {{ ref('raw_customer_removals') }}
+
+with source as (
+
+    select * from {{ source('jaffle_shop', 'raw_customer_removals') }}
+
+),
+
+renamed as (
+
+    -- A request delivered twice in one load arrives as two identical rows:
+    -- `distinct` keeps one.
+    select distinct
+        cast(customer_id as {{ dbt.type_int() }}) as customer_id,
+        cast(requested_at as {{ dbt.type_timestamp() }}) as requested_at,
+        {{ loaded_at_column(
+            source('jaffle_shop', 'raw_customer_removals')) }} as _loaded_at
+    from source
+
+)
+
+select * from renamed
