@@ -66,7 +66,7 @@ final as (
         first_order_at,
         visits_before_sign_up,
         devices,
-        first_visit_at < signed_up_at as visited_before_sign_up,
+        first_visit_at < signed_up_at as has_visited_before_sign_up,
         {{ dbt.datediff('first_visit_at', 'signed_up_at', 'second') }}
         / 3600.0 as hours_from_first_visit_to_sign_up,
         {{ dbt.datediff('signed_up_at', 'first_order_at', 'second') }}

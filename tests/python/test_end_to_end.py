@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from tests.python.dbt_harness import DbtProject, DbtResult
+from tests.python.identity_reference import REMOVED, resolve
 from tools.generate_data import generate
 
 # The models the project must build (a new .sql file under models/ is
@@ -97,7 +98,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def expected_stream_rows(tables: dict[str, list[dict[str, Any]]]) -> dict[tuple, dict]:
-    """{natural key: {activity, customer, anonymous_customer_id, ts}} per raw row.
+    """{natural key: {activity, customer, anonymous_customer_id, ts}} per raw
+    row that stays in the stream, its customer resolved by the plain-Python
+    identity resolution (tests/python/identity_reference.py); the rows of
+    removed customers are left out.
 
     The natural key identifies the raw record in the stream without the
     project's hash: created_account by customer id, placed_order and
@@ -127,7 +131,18 @@ def expected_stream_rows(tables: dict[str, list[dict[str, Any]]]) -> dict[tuple,
         add(("viewed_page", e["visitor_id"], e["occurred_at"]), activity="viewed_page",
             customer=None if e["customer_id"] is None else str(e["customer_id"]),
             anonymous_customer_id=f"web_{e['visitor_id']}", ts=e["occurred_at"])
-    return rows
+    resolved = resolve(
+        [{**row, "activity_id": str(key)} for key, row in rows.items()],
+        aliases=[(str(a["customer_id"]), str(a["canonical_customer_id"]))
+                 for a in tables.get("raw_customer_aliases", [])],
+        removals=[str(r["customer_id"]) for r in tables.get("raw_customer_removals", [])],
+    )
+    kept = {}
+    for key, row in rows.items():
+        customer = resolved[(row["activity"], str(key))]
+        if customer is not REMOVED:
+            kept[key] = {**row, "customer": customer}
+    return kept
 
 
 def stream_key(activity: str, customer: str | None, ts: datetime, feature_json: Any) -> tuple:
@@ -180,20 +195,31 @@ def test_build_from_scratch_with_generated_data(project: DbtProject) -> None:
     statuses = result.statuses()
     assert {name: statuses.get(name) for name in models} == {name: "success" for name in models}
 
-    # All generated rows are valid: one stream row per raw row, no rejection.
+    # All generated rows are valid: one stream row per raw row, no rejection,
+    # except the rows of removed customers, which the stream's table of
+    # removed rows holds and stream_removals counts.
     raw_rows = sum(len(tables[name]) for name in RAW_TABLES)
-    assert project.query(f"select count(*) from {project.schema}.customer_stream") == [(raw_rows,)]
+    expected = expected_stream_rows(tables)
+    removed_rows = raw_rows - len(expected)
+    assert tables["raw_customer_removals"] and removed_rows > 0
+    assert project.query(
+        f"select count(*) from {project.schema}.customer_stream") == [(len(expected),)]
     assert project.query(f"select count(*) from {project.schema}.stream_rejections") == [(0,)]
+    assert project.query(
+        f"select sum(removed_rows) from {project.schema}.stream_removals"
+    ) == [(removed_rows,)]
+    assert project.query(
+        f"select count(*) from {project.schema}.customer_stream__removed"
+    ) == [(removed_rows,)]
 
     stream = project.query(
         "select activity, activity_id, ts, customer, anonymous_customer_id, "
         "feature_json, activity_occurrence, activity_repeated_at "
         f"from {project.schema}.customer_stream"
     )
-    assert len(stream) == raw_rows
+    assert len(stream) == len(expected)
 
     # Match every stream row to its raw record and check its entity and ts.
-    expected = expected_stream_rows(tables)
     by_key: dict[tuple, dict] = {}
     for activity, activity_id, ts, customer, anonymous, feature_json, occurrence, repeated_at in stream:
         key = stream_key(activity, customer, ts, feature_json)
@@ -242,6 +268,14 @@ def test_build_from_scratch_with_generated_data(project: DbtProject) -> None:
     views = [row for row in inputs if row["activity"] == "viewed_page"]
     assert any(row["customer"] is None for row in views)
     assert any(row["customer"] is not None for row in views)
+    # ... and identity resolution: anonymous views given a customer by a
+    # later or earlier login, and rows whose customer an alias replaced.
+    raw_views = {(e["visitor_id"], e["occurred_at"]): e for e in tables["raw_web_events"]}
+    assert any(raw_views[key[1:]]["customer_id"] is None and row["customer"] is not None
+               for key, row in expected.items() if row["activity"] == "viewed_page")
+    aliased = {str(a["customer_id"]) for a in tables["raw_customer_aliases"]}
+    assert any(row["customer"] not in aliased for key, row in expected.items()
+               if key[0] == "created_account" and key[1] in aliased)
 
 
 # -- customers reproduces jaffle shop ------------------------------------------

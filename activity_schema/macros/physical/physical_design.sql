@@ -115,3 +115,33 @@
     {%- endfor -%}
     {{ return(design) }}
 {%- endmacro %}
+
+
+{#-
+    stream_config(configs) -> the stream model's configs: `configs` (its
+    materialization, strategy, key, hooks…) with the stream's physical
+    design on this adapter (`physical_design('stream')`); the pre-hooks of
+    both are kept, the design's after the model's own.
+
+    Example:
+        {{ config(**activity_schema.stream_config({
+            'materialized': 'incremental',
+            'incremental_strategy': 'activity_stream',
+            'unique_key': ['activity', 'activity_id'],
+        })) }}
+-#}
+{% macro stream_config(configs) -%}
+    {%- set merged = {} -%}
+    {%- do merged.update(activity_schema.physical_design('stream')) -%}
+    {%- for key, value in configs.items() -%}
+        {%- if key in ['pre_hook', 'post_hook'] and key in merged -%}
+            {%- set own = [value] if value is string else value -%}
+            {%- set design = [merged[key]] if merged[key] is string
+                else merged[key] -%}
+            {%- do merged.update({key: own + design}) -%}
+        {%- else -%}
+            {%- do merged.update({key: value}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(merged) }}
+{%- endmacro %}
