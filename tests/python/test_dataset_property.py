@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.python.dbt_harness import DbtProject
+from tests.python.identity_reference import resolve
 from tests.python.reference_dataset import (
     RELATIONSHIPS,
     compute_dataset,
@@ -593,31 +594,41 @@ ENTITY_EVENTS = st.one_of(
     events([PRIMARY], 1, 4),
     events([APPENDED], 1, 3),
 )
-# (anonymous?, has a visitor id besides the customer?, events)
+# (anonymous?, has a visitor id besides the customer?, events, device): an
+# anonymous entity with a device number browses on that entity's device, so
+# when the device belongs to a customer with a visitor id, identity
+# resolution gives its rows to the customer(s) who log in on it.
 ENTITIES = st.lists(
-    st.tuples(st.booleans(), st.booleans(), ENTITY_EVENTS),
+    st.tuples(st.booleans(), st.booleans(), ENTITY_EVENTS,
+              st.one_of(st.none(), st.integers(0, MAX_ENTITIES - 1))),
     min_size=1, max_size=MAX_ENTITIES,
 )
 
 
 def raw_rows(entities: Sequence[tuple]) -> list[dict[str, Any]]:
-    """Seed rows: entity i is customer `c<i>` or anonymous visitor `v<i>`."""
+    """Seed rows: entity i is customer `c<i>` or anonymous visitor `v<i>`
+    (or, anonymous with a device, visitor `v<device>`)."""
     rows = []
-    for index, (anonymous, with_visitor, entity_events) in enumerate(entities):
+    for index, (anonymous, with_visitor, entity_events, *device) in enumerate(entities):
+        visitor = f"v{index}" if anonymous or with_visitor else None
+        if anonymous and device and device[0] is not None:
+            visitor = f"v{device[0]}"
         for event in entity_events:
             rows.append({
                 **event,
                 "row_key": f"k{len(rows)}",
                 "customer_id": None if anonymous else f"c{index}",
-                "visitor_id": f"v{index}" if anonymous or with_visitor else None,
+                "visitor_id": visitor,
             })
     return rows
 
 
 def stream_rows(raw: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The stream rows the reference reads, derived from the raw rows here
-    (activity_id = md5 of the key, as `activity_schema.activity` documents)."""
-    return [{
+    (activity_id = md5 of the key, as `activity_schema.activity` documents),
+    their customer resolved by the plain-Python identity resolution written
+    from the semantics page (tests/python/identity_reference.py)."""
+    rows = [{
         "activity": row["kind"],
         "activity_id": hashlib.md5(row["row_key"].encode()).hexdigest(),
         "ts": row["ts"],
@@ -627,6 +638,9 @@ def stream_rows(raw: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         "revenue_impact": row["revenue"],
         "features": {name: row[name] for name in FEATURES[row["kind"]]},
     } for row in raw]
+    resolved = resolve(rows)
+    return [{**row, "customer": resolved[(row["activity"], row["activity_id"])]}
+            for row in rows]
 
 
 # --------------------------------------------------------------------------- #
@@ -725,7 +739,7 @@ def check_example(warehouse: Warehouse, entities: Sequence[tuple]) -> None:
 
 
 # Hand-made entities that pin the equal-timestamp cases on every run.
-T0, T1, T2 = TIMES[0], TIMES[1], TIMES[2]
+T0, T1, T2, T3 = TIMES[0], TIMES[1], TIMES[2], TIMES[3]
 
 
 def _event(kind: str, ts: datetime, label: str | None = "a", qty: int | None = 1,
@@ -754,6 +768,9 @@ PINNED = [
     (False, False, [_event(APPENDED, T1, "a"), _event(APPENDED, T1, "b"),
                     _event(APPENDED, T1, "c"), _event(PRIMARY, T0),
                     _event(PRIMARY, T2)]),
+    # Anonymous rows on the device of entity 2 (customer c2, visitor v2):
+    # identity resolution makes them c2's, before and after its login.
+    (True, False, [_event(APPENDED, T0, "d"), _event(PRIMARY, T3, "e")], 2),
 ]
 
 
