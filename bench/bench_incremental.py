@@ -37,7 +37,12 @@ Batch kinds:
   the activity's latest `_loaded_at` in the stream) finds them.
   `created_account` is the exception: sign-ups stop five weeks before the
   period ends, so its own window still reaches them. The details count the
-  batch rows outside their own activity's window.
+  batch rows outside their own activity's window;
+- `identity` (bench/identity_data.py): identity changes only, a `/login` of
+  an existing customer on 1 % of the visitors (`--login-share`; mostly
+  visitors who never logged in, whose anonymous history each login
+  resolves, and some second customers on a device), 20 account merges and
+  10 erasure requests (`--aliases`, `--removals`).
 
 Times are the sum of the `execution_time`s of the activity models and the
 stream in `target/run_results.json` (dbt's start-up is left out). Every
@@ -77,7 +82,7 @@ from typing import Any
 
 import duckdb
 
-from bench import datagen
+from bench import datagen, identity_data
 from bench.stats import lower_median
 from tests.python.dbt_harness import REPO_ROOT, DbtProject
 
@@ -92,27 +97,30 @@ QUICK_OUTPUT = REPO_ROOT / "bench" / "results" / "incremental_quick.md"
 FULL_VIEW = """\
 {{ config(materialized='view') }}
 
-{{ activity_schema.stream(customer_activities()) }}
+{{ activity_schema.stream(customer_activities(), identity=customer_identity()) }}
 """
 TIMED_PREFIXES = ("act_",)
 TIMED_MODELS = ("customer_stream",)
 # The stream's look-back (dbt_project.yml, `stream_lookback_hours`).
 LOOKBACK_HOURS = 72
 # Batch kinds, in the order they run.
-BATCH_KINDS = ("late", "very-late")
+BATCH_KINDS = ("late", "very-late", "identity")
 LATE_HOURS = datagen.DEFAULT_LATE_HOURS
 DEFAULT_VERY_LATE_DAYS = (1.0, 30.0)
 
 
 def late_hours(kind: str, args: argparse.Namespace) -> tuple[float, float]:
     """How long before the stream's latest ts the late rows of a batch kind lie."""
-    if kind == "late":
+    if kind in ("late", "identity"):
         return LATE_HOURS
     low, high = args.very_late_days
     return (low * 24, high * 24)
 
 
 def batch_label(kind: str, args: argparse.Namespace) -> str:
+    if kind == "identity":
+        return (f"identity: logins on {args.login_share:.0%} of visitors, "
+                f"{args.aliases} merges, {args.removals} removals")
     low, high = late_hours(kind, args)
     if kind == "late":
         return f"late {low:g}-{high:g} h"
@@ -220,13 +228,13 @@ def timed_sum(times: dict[str, float]) -> float:
 def load_duckdb(project: DbtProject, generator: Path, prefix: str, replace: bool) -> None:
     """Copy the generator's tables into the warehouse's raw tables."""
     statements = [f"attach '{generator}' as gen (read_only)"]
-    for table in datagen.RAW_TABLES:
-        columns = ", ".join(datagen.RAW_COLUMNS[table])
+    for table in datagen.LOADED_TABLES:
+        columns = ", ".join(datagen.LOADED_COLUMNS[table])
         if replace:
             statements.append(f"delete from raw.{table}")
         statements.append(
             f"insert into raw.{table} ({columns}) "
-            f"select {columns} from gen.{prefix}{table} order by id"
+            f"select {columns} from gen.{prefix}{table} order by 1"
         )
     statements.append("detach gen")
     project.execute(*statements)
@@ -239,11 +247,11 @@ def load_postgres(
     scratch.mkdir(parents=True, exist_ok=True)
     paths = {}
     with duckdb.connect(str(generator), read_only=True) as con:
-        for table in datagen.RAW_TABLES:
+        for table in datagen.LOADED_TABLES:
             path = scratch / f"{prefix}{table}.csv"
-            columns = ", ".join(datagen.RAW_COLUMNS[table])
+            columns = ", ".join(datagen.LOADED_COLUMNS[table])
             con.execute(
-                f"copy (select {columns} from {prefix}{table} order by id) "
+                f"copy (select {columns} from {prefix}{table} order by 1) "
                 f"to '{path}' (format csv, header true, "
                 f"timestampformat '%Y-%m-%d %H:%M:%S')"
             )
@@ -251,7 +259,7 @@ def load_postgres(
     with contextlib.closing(project._pg_connect()) as con:
         with con.cursor() as cur:
             for table, path in paths.items():
-                columns = ", ".join(datagen.RAW_COLUMNS[table])
+                columns = ", ".join(datagen.LOADED_COLUMNS[table])
                 if replace:
                     cur.execute(f"truncate raw.{table}")
                 with path.open() as handle:
@@ -279,7 +287,7 @@ def generator_database(workdir: Path, rows: int, seed: int) -> tuple[Path, dict[
     """The generator database for (rows, seed), generated once per work folder."""
     path = workdir / f"generator_{rows}_{seed}.duckdb"
     marker = path.with_suffix(".json")
-    columns = {table: list(names) for table, names in datagen.RAW_COLUMNS.items()}
+    columns = {table: list(names) for table, names in datagen.LOADED_COLUMNS.items()}
     if path.exists() and marker.exists():
         saved = json.loads(marker.read_text())
         # A database made with other columns (an older generator) is made again.
@@ -341,6 +349,22 @@ def generate_batch(
     args: argparse.Namespace,
 ) -> None:
     """Generate the batch of `result.batch`'s kind into the generator's b_ tables."""
+    if result.batch == "identity":
+        with duckdb.connect(str(generator)) as con:
+            previous = max(con.execute(
+                f"select max(_loaded_at) from {name}").fetchone()[0]
+                for name in datagen.LOADED_TABLES)
+            loaded_at = identity_data.identity_batch_load_time(previous)
+            summary = identity_data.generate_identity_batch(
+                con, high_water_mark, loaded_at, seed=args.seed,
+                login_share=args.login_share, aliases=args.aliases,
+                removals=args.removals)
+        result.batch_rows = sum(summary[name] for name in
+                                ("raw_web_events", *identity_data.IDENTITY_TABLES))
+        result.late_rows = 0
+        result.details["batch"] = {**summary, "loaded_at": str(loaded_at)}
+        log(f"{result.name}: identity batch {summary}")
+        return
     batch_rows = max(1, round(args.batch_fraction * result.stream_rows))
     log(f"{result.name}: batch of {batch_rows:,} rows ({result.label}; high-water mark "
         f"{high_water_mark})")
@@ -613,12 +637,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="share of late batch rows (default %(default)s)")
     parser.add_argument("--batch", nargs="+", choices=BATCH_KINDS, default=list(BATCH_KINDS),
                         help="batch kinds to run, each from the state after the full refresh: "
-                             "'late' (late rows 1-48 h before the stream's latest ts) and "
-                             "'very-late' (see --very-late-days); default both")
+                             "'late' (late rows 1-48 h before the stream's latest ts), "
+                             "'very-late' (see --very-late-days) and 'identity' (logins, "
+                             "merges and removals, see --login-share); default all three")
     parser.add_argument("--very-late-days", type=float, nargs=2, metavar=("LOW", "HIGH"),
                         default=list(DEFAULT_VERY_LATE_DAYS),
                         help="how many days before the stream's latest ts the late rows of a "
                              "'very-late' batch lie (default 1 30)")
+    parser.add_argument("--login-share", type=float, default=0.01,
+                        help="identity batch: share of the visitors who log in "
+                             "(default %(default)s)")
+    parser.add_argument("--aliases", type=int, default=20,
+                        help="identity batch: new account merges (default %(default)s)")
+    parser.add_argument("--removals", type=int, default=10,
+                        help="identity batch: new erasure requests (default %(default)s)")
     parser.add_argument("--seed", type=int, default=datagen.DEFAULT_SEED,
                         help="random seed of the generated data (default %(default)s)")
     parser.add_argument("--workdir", type=Path, default=None,

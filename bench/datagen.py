@@ -50,6 +50,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bench.identity_data import (
+    IDENTITY_COLUMNS,
+    IDENTITY_TABLES,
+    empty_identity_batch,
+    generate_base_identity,
+)
 from tools.generate_data import FIRST_NAMES
 
 DEFAULT_SEED = 42
@@ -68,6 +74,10 @@ RAW_COLUMNS = {
     "raw_payments": ("id", "order_id", "payment_method", "amount", "created_at", LOADED_AT),
     "raw_web_events": ("id", "visitor_id", "customer_id", "page", "occurred_at", LOADED_AT),
 }
+# Every raw table a load writes: the activity tables and the identity
+# tables (bench/identity_data.py).
+LOADED_TABLES = RAW_TABLES + IDENTITY_TABLES
+LOADED_COLUMNS = {**RAW_COLUMNS, **IDENTITY_COLUMNS}
 # The column that gives a raw row its stream ts (an order: its date's midnight).
 TS_EXPRESSIONS = {
     "raw_customers": "created_at",
@@ -409,7 +419,10 @@ def generate_base(
     for statement in statements:
         con.execute(statement)
     _stamp_loaded_at(con, "", t_end)
-    return {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in RAW_TABLES}
+    counts = {name: con.execute(f"select count(*) from {name}").fetchone()[0]
+              for name in RAW_TABLES}
+    counts.update(generate_base_identity(con, seed, t_end))
+    return counts
 
 
 def _stamp_loaded_at(con: Any, prefix: str, loaded_at: datetime) -> None:
@@ -797,6 +810,7 @@ def generate_batch(
     loaded_before = con.execute(f"select max(loaded_at) from ({latest_loads})").fetchone()[0]
     loaded_at = batch_load_time(loaded_before, high)
     _stamp_loaded_at(con, "b_", loaded_at)
+    empty_identity_batch(con)
 
     summary: dict[str, Any] = {
         "tables": {}, "late_rows": 0, "rows": 0, "late_hours": [low_hours, high_hours],
