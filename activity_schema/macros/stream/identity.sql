@@ -331,8 +331,10 @@ identity_removed as (
     `winners`, `stored`, `stored_keys`, `identity_aliases` and
     `identity_removed`):
     - `stale`: the stream's rows that the identity inputs no longer agree
-      with (a customer that is now an alias, or no longer one, or a
-      removed customer);
+      with (a customer that is now an alias, a removed customer, or an own
+      customer whose alias now leads elsewhere). An alias deleted from its
+      source is not looked for (it would take a scan of the whole stream):
+      the reconcile restores its rows;
     - `devices`: the anonymous ids of the winners, of the stored rows in
       play and of the stale rows;
     - `device_rows`: every stored row of those ids (the stream's and the
@@ -343,12 +345,17 @@ identity_removed as (
       device rows and the stale rows without an anonymous id, to resolve.
       Removed observations stay as they are: their customer is not kept.
 -#}
-{% macro _stream_identity_candidates(stored_rows, columns, locator) -%}
+{% macro _stream_identity_candidates(stored_rows, columns, locator, state) -%}
     {%- set text = dbt.type_string() -%}
     {%- set narrow = ['activity', 'activity_id', 'ts', 'customer',
         'anonymous_customer_id', '_source_customer'] -%}
 stale as (
 
+    {#- The identity inputs are small and listed in the SQL, so that each
+        condition is a filter on one column (served by an index where
+        there is one). A row's customer is stale when it is now an alias
+        (a new merge, or a chain that grew), when it is removed, or when
+        its own customer's alias now leads elsewhere. -#}
     select
         {%- for column in narrow %}
         current_rows.{{ column }},
@@ -356,15 +363,24 @@ stale as (
         {{ 'current_rows.' ~ locator if locator
             else 'cast(null as ' ~ dbt.type_bigint() ~ ')' }} as _stream_row
     from {{ this }} as current_rows
+    {%- set sources = state.aliases.keys() | sort | list %}
+    {%- set listed = sources + state.removed %}
+    {%- if listed %}
     left join identity_aliases as aliased
         on current_rows._source_customer = aliased.customer
     where
-        (
-            current_rows._source_customer is not null
-            and current_rows.customer is distinct from coalesce(
-                aliased.canonical_customer, current_rows._source_customer)
+        current_rows.customer in {{ activity_schema._stream_string_list(listed) }}
+        {%- if sources %}
+        or (
+            current_rows._source_customer
+            in {{ activity_schema._stream_string_list(sources) }}
+            and current_rows.customer
+            is distinct from aliased.canonical_customer
         )
-        or current_rows.customer in (select customer from identity_removed)
+        {%- endif %}
+    {%- else %}
+    where 1 = 0
+    {%- endif %}
 
 ),
 

@@ -255,7 +255,7 @@ stored_counted as (
 {{ activity_schema._identity_ctes(state) }}
 
 {{ activity_schema._stream_identity_candidates(
-    stored_rows, columns, locator) }}
+    stored_rows, columns, locator, state) }}
 
 resolved as (
     {{ activity_schema._identity_resolve_sql(
