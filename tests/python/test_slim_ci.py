@@ -163,15 +163,23 @@ def test_slim_ci_builds_the_modified_model_and_its_children(tmp_path: Path) -> N
     assert executed(r["unique_id"] for r in run_results["results"]) == expected
     assert upstream_id not in ran(slim)
 
-    # The pull request's schema holds the rebuilt models and the leftover only.
+    # The pull request's schema holds the rebuilt models (and the stream's
+    # table of removed rows) and the leftover only.
     models = {unique_id.split(".")[-1] for unique_id in expected if unique_id.startswith("model.")}
-    assert relations(pull_request, PR_SCHEMA) == models | {UPSTREAM}
+    assert relations(pull_request, PR_SCHEMA) == models | {
+        UPSTREAM, "customer_stream__removed"}
 
     # Deferred: the edited model reads production's parent, not the leftover.
     (node,) = [r.node for r in slim.result.results if r.node.unique_id == modified_id]
     assert f'"{PRODUCTION_SCHEMA}"."{UPSTREAM}"' in node.compiled_code, node.compiled_code
     assert f'"{PR_SCHEMA}"."{UPSTREAM}"' not in node.compiled_code, node.compiled_code
-    count = "select count(*) from {}.customer_stream where activity = 'placed_order'"
-    (orders,) = pull_request.query(count.format(PRODUCTION_SCHEMA))[0]
-    assert orders == len(tables["raw_orders"]) > 0
-    assert pull_request.query(count.format(PR_SCHEMA)) == [(orders,)]
+    # Every order is in the stream or among its removed rows (an erasure
+    # request removes the orders of its customer).
+    count = (
+        "select (select count(*) from {0}.customer_stream"
+        " where activity = 'placed_order'),"
+        " (select count(*) from {0}.customer_stream__removed"
+        " where activity = 'placed_order')")
+    (orders, removed) = pull_request.query(count.format(PRODUCTION_SCHEMA))[0]
+    assert orders > 0 and orders + removed == len(tables["raw_orders"])
+    assert pull_request.query(count.format(PR_SCHEMA)) == [(orders, removed)]
