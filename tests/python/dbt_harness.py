@@ -36,6 +36,14 @@ COPIED = (
 )
 IGNORED = shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*")
 TARGETS = ("duckdb", "postgres")
+# The stream computed from scratch over the current sources: the same macro
+# as `customer_stream`, with the same identity inputs, as a plain view. Tests
+# write it as models/stream/customer_stream_full.sql and compare.
+FULL_STREAM_VIEW = """
+{{ config(materialized='view') }}
+
+{{ activity_schema.stream(customer_activities(), identity=customer_identity()) }}
+"""
 
 
 @dataclass
@@ -258,6 +266,26 @@ class DbtProject:
         with contextlib.closing(self._pg_connect()) as con, con.cursor() as cur:
             cur.execute(sql)
             return cur.fetchall()
+
+    def stream_differences(self, stream: str = "customer_stream",
+                           full: str = "customer_stream_full") -> list[tuple]:
+        """The rows of only one of two relations of the models' schema
+        (`EXCEPT ALL` both ways), each first tagged 'only incremental' (in
+        `stream` only) or 'only full' (in `full` only)."""
+        schema = self.schema
+        return self.query(
+            f"""
+            (select 'only incremental' as side, * from (
+                select * from {schema}.{stream}
+                except all
+                select * from {schema}.{full}) as a)
+            union all
+            (select 'only full' as side, * from (
+                select * from {schema}.{full}
+                except all
+                select * from {schema}.{stream}) as b)
+            """
+        )
 
     @property
     def schema(self) -> str:

@@ -15,15 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.python.dbt_harness import DbtProject
+from tests.python.dbt_harness import DbtProject, FULL_STREAM_VIEW
 
 DAY = datetime(2024, 3, 1)
 LOAD_1 = datetime(2024, 3, 2)
-FULL_VIEW = """
-{{ config(materialized='view') }}
-
-{{ activity_schema.stream(customer_activities(), identity=customer_identity()) }}
-"""
+FULL_VIEW = FULL_STREAM_VIEW
 
 
 def at(hours: int, minutes: int = 0) -> datetime:
@@ -97,17 +93,7 @@ class Device:
             f"select activity, removed_rows from {self.project.schema}.stream_removals"))
 
     def differences(self) -> list[tuple]:
-        schema = self.project.schema
-        return self.project.query(
-            f"""
-            (select 'only incremental', * from (
-                select * from {schema}.customer_stream
-                except all select * from {schema}.customer_stream_full) as a)
-            union all
-            (select 'only full', * from (
-                select * from {schema}.customer_stream_full
-                except all select * from {schema}.customer_stream) as b)
-            """)
+        return self.project.stream_differences()
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

@@ -34,17 +34,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.python.dbt_harness import DbtProject
+from tests.python.dbt_harness import DbtProject, FULL_STREAM_VIEW
 from tests.python.identity_reference import REMOVED, resolve
 from tools.generate_data import generate
 
 EXAMPLES = 100 if os.environ.get("JAFFLE_SLOW") else 25
 LOOKBACK_HOURS = 72
-FULL_VIEW = """
-{{ config(materialized='view') }}
-
-{{ activity_schema.stream(customer_activities(), identity=customer_identity()) }}
-"""
+FULL_VIEW = FULL_STREAM_VIEW
 ALIASES = "raw_customer_aliases"
 REMOVALS = "raw_customer_removals"
 
@@ -311,20 +307,7 @@ class IdentityCheck:
         assert result.success, result.log[-4000:]
 
     def differences(self) -> list[tuple]:
-        schema = self.project.schema
-        return self.project.query(
-            f"""
-            (select 'only incremental' as side, * from (
-                select * from {schema}.customer_stream
-                except all
-                select * from {schema}.customer_stream_full) as a)
-            union all
-            (select 'only full' as side, * from (
-                select * from {schema}.customer_stream_full
-                except all
-                select * from {schema}.customer_stream) as b)
-            """
-        )
+        return self.project.stream_differences()
 
     def check_reference(self, tables: dict[str, list[dict]]) -> None:
         expected = resolve(

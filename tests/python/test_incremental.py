@@ -15,14 +15,10 @@ from typing import Iterator
 
 import pytest
 
-from tests.python.dbt_harness import DbtProject
+from tests.python.dbt_harness import DbtProject, FULL_STREAM_VIEW
 from tools.generate_data import generate
 
-FULL_VIEW = """
-{{ config(materialized='view') }}
-
-{{ activity_schema.stream(customer_activities()) }}
-"""
+FULL_VIEW = FULL_STREAM_VIEW
 
 
 @pytest.fixture

@@ -34,14 +34,10 @@ from typing import Any
 
 import pytest
 
-from tests.python.dbt_harness import DbtProject, DbtResult
+from tests.python.dbt_harness import DbtProject, DbtResult, FULL_STREAM_VIEW
 from tools.generate_data import generate
 
-FULL_VIEW = """
-{{ config(materialized='view') }}
-
-{{ activity_schema.stream(customer_activities()) }}
-"""
+FULL_VIEW = FULL_STREAM_VIEW
 LOADED_AT_LINE = "    loaded_at='_loaded_at',\n"
 
 
@@ -74,18 +70,7 @@ def run(project: DbtProject, *args: str, models=("customer_stream", "customer_st
 
 
 def differences(project: DbtProject) -> list[tuple]:
-    schema = project.schema
-    return project.query(
-        f"""
-        (select 'only incremental', * from (
-            select * from {schema}.customer_stream
-            except all select * from {schema}.customer_stream_full) as a)
-        union all
-        (select 'only full', * from (
-            select * from {schema}.customer_stream_full
-            except all select * from {schema}.customer_stream) as b)
-        """
-    )
+    return project.stream_differences()
 
 
 def duplicated_keys(project: DbtProject) -> list[tuple]:

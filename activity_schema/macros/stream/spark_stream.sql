@@ -185,6 +185,13 @@
             where _change = 'upsert'
         {%- endset -%}
         {%- do run_query(overwrite) -%}
+        {#- The staged expressions of the run's select (see
+            `spark__stream_changes_staged`). -#}
+        {%- for row in run_query('show tables in ' ~ target.schema ~ " like '"
+            ~ target.identifier ~ "__s_*'") -%}
+            {%- do run_query('drop table if exists ' ~ target.schema ~ '.'
+                ~ row[1]) -%}
+        {%- endfor -%}
     {%- endif -%}
 drop table if exists {{ stage }}
 {%- endmacro %}
@@ -206,25 +213,41 @@ drop table if exists {{ stage }}
     {%- set removed = activity_schema.stream_removed_relation(target) -%}
     {%- do activity_schema._stream_create_removed(removed, target) -%}
     {%- set columns = activity_schema.stream_removed_columns() -%}
-    {%- set staged = removed.incorporate(path={
-        'identifier': removed.identifier ~ '__stage'}) -%}
     {%- set rows -%}
-        select {{ columns | join(', ') }}
-        from {{ removed }} as current_rows
-        left anti join (
-            select activity, activity_id from {{ changes }}
-            where _change in ('removed_upsert', 'removed_delete')
-        ) as changed
-            on
-                current_rows.activity = changed.activity
-                and current_rows.activity_id = changed.activity_id
-        union all
         select {{ columns | join(', ') }}
         from {{ changes }}
         where _change = 'removed_upsert'
     {%- endset -%}
+    {%- set keys -%}
+        select activity, activity_id from {{ changes }}
+        where _change in ('removed_upsert', 'removed_delete')
+    {%- endset -%}
+    {%- do activity_schema._spark_rewrite_removed(removed, keys, rows) -%}
+{%- endmacro %}
+
+
+{#-
+    Rewrites the table of removed rows on Spark, through a stage table (an
+    overwrite cannot read the table it overwrites): its rows whose key is
+    not among `keys` (a select of activity, activity_id), plus `rows` (a
+    select of the removed-row columns).
+-#}
+{% macro _spark_rewrite_removed(removed, keys, rows) -%}
+    {%- set columns = activity_schema.stream_removed_columns() -%}
+    {%- set staged = removed.incorporate(path={
+        'identifier': removed.identifier ~ '__stage'}) -%}
+    {%- set kept -%}
+        select {{ columns | join(', ') }}
+        from {{ removed }} as current_rows
+        left anti join ({{ keys }}) as replaced
+            on
+                current_rows.activity = replaced.activity
+                and current_rows.activity_id = replaced.activity_id
+        union all
+        {{ rows }}
+    {%- endset -%}
     {%- do run_query('drop table if exists ' ~ staged) -%}
-    {%- do run_query('create table ' ~ staged ~ ' using parquet as ' ~ rows) -%}
+    {%- do run_query('create table ' ~ staged ~ ' using parquet as ' ~ kept) -%}
     {%- do run_query('insert overwrite table ' ~ removed ~ ' select '
         ~ columns | join(', ') ~ ' from ' ~ staged) -%}
     {%- do run_query('drop table if exists ' ~ staged) -%}
@@ -245,26 +268,11 @@ drop table if exists {{ stage }}
     {%- if run_query(found).columns[0].values()[0] | int == 0 -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set staged = removed.incorporate(path={
-        'identifier': removed.identifier ~ '__stage'}) -%}
-    {%- set rows -%}
-        select {{ columns | join(', ') }}
-        from {{ removed }} as current_rows
-        left anti join (
-            select activity, activity_id from {{ stream }}
-            where customer in {{ listed }}
-        ) as moving
-            on
-                current_rows.activity = moving.activity
-                and current_rows.activity_id = moving.activity_id
-        union all
-        {{ activity_schema._stream_removed_select(stream, listed) }}
-    {%- endset -%}
-    {%- do run_query('drop table if exists ' ~ staged) -%}
-    {%- do run_query('create table ' ~ staged ~ ' using parquet as ' ~ rows) -%}
-    {%- do run_query('insert overwrite table ' ~ removed ~ ' select '
-        ~ columns | join(', ') ~ ' from ' ~ staged) -%}
-    {%- do run_query('drop table if exists ' ~ staged) -%}
+    {%- do activity_schema._spark_rewrite_removed(
+        removed,
+        'select activity, activity_id from ' ~ stream
+            ~ ' where customer in ' ~ listed,
+        activity_schema._stream_removed_select(stream, listed)) -%}
 
     {%- set stream_columns = adapter.get_columns_in_relation(stream)
         | map(attribute='name') | list -%}

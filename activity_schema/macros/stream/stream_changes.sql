@@ -60,8 +60,73 @@
     valid Spark SQL and keep its output shape; `make test-spark` checks both.
 -#}
 {% macro _stream_changes_sql(activities, identity) -%}
-    {{ return(adapter.dispatch('stream_changes_sql', 'activity_schema')(
-        activities, identity)) }}
+    {%- set sql = adapter.dispatch('stream_changes_sql', 'activity_schema')(
+        activities, identity) -%}
+    {{ return(activity_schema.stream_changes_staged(sql)) }}
+{%- endmacro %}
+
+
+{#-
+    stream_changes_staged(sql) -> the incremental run's select as the
+    warehouse runs it. The default is `sql` itself, one statement of common
+    table expressions. Spark inlines every use of a common table expression
+    into the plan, and the chain of the run's expressions, each read by
+    several later ones, grows a plan too large to analyse: there each
+    expression is written to a parquet table of its own first
+    (`<stream>__s_<name>`, read by the later ones and dropped by the
+    strategy), and the select reads those tables.
+-#}
+{% macro stream_changes_staged(sql) -%}
+    {{ return(adapter.dispatch('stream_changes_staged', 'activity_schema')(
+        sql)) }}
+{%- endmacro %}
+
+{% macro default__stream_changes_staged(sql) -%}
+    {{ return(sql) }}
+{%- endmacro %}
+
+{% macro spark__stream_changes_staged(sql) -%}
+    {%- if not execute -%}
+        {{ return(sql) }}
+    {%- endif -%}
+    {%- set steps = [] -%}
+    {%- set final = [] -%}
+    {%- set current = {'name': none, 'lines': []} -%}
+    {%- for line in sql.split('\n') -%}
+        {%- set start = modules.re.match(
+            '^(with )?([a-z_]+) as (materialized )?\\((.*)$', line) -%}
+        {%- if current.name is none and start -%}
+            {%- do current.update({'name': start.group(2),
+                'lines': [start.group(4)]}) -%}
+        {%- elif current.name is not none and line in [')', '),'] -%}
+            {%- do steps.append([current.name, current.lines | join('\n')]) -%}
+            {%- do current.update({'name': none}) -%}
+        {%- elif current.name is not none -%}
+            {%- do current.lines.append(line) -%}
+        {%- elif steps and line | trim -%}
+            {%- do final.append(line) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set done = [] -%}
+    {%- for name, body in steps -%}
+        {%- set table = activity_schema._spark_stage_table(this, name) -%}
+        {%- set query -%}
+            {%- if done %}with {{ done | join(',\n') }}
+            {% endif %}{{ body }}
+        {%- endset -%}
+        {%- do run_query('drop table if exists ' ~ table) -%}
+        {%- do run_query('create table ' ~ table ~ ' using parquet as '
+            ~ query) -%}
+        {%- do done.append(name ~ ' as (select * from ' ~ table ~ ')') -%}
+    {%- endfor -%}
+    {{ return('with ' ~ done | join(',\n') ~ '\n' ~ final | join('\n')) }}
+{%- endmacro %}
+
+
+{#- The parquet table of one staged expression of an incremental run. -#}
+{% macro _spark_stage_table(stream, name) -%}
+    {{ return(stream.incorporate(path={
+        'identifier': stream.identifier ~ '__s_' ~ name}, type='table')) }}
 {%- endmacro %}
 
 {% macro default__stream_changes_sql(activities, identity) -%}
@@ -209,9 +274,9 @@ versions as (
 ),
 
 {%- if activity_schema.stream_groups_contested_keys() %}
-{#- Most keys come in one version and are stored once: only the keys
+{# Most keys come in one version and are stored once: only the keys
     with several are ranked (`_stream_version_order`) or flagged, found by
-    a grouping of the keys rather than a window over every row. -#}
+    a grouping of the keys rather than a window over every row. #}
 flagged_versions as (
     {{ activity_schema._stream_flag_repeated_keys('versions') | indent(4) }}
 ),
@@ -264,7 +329,7 @@ resolved as (
                    '_observation', '_stream_row']) | indent(4) }}
 ),
 
-{#- A removed row that won its key's competition: kept as it is. -#}
+{# A removed row that won its key's competition: kept as it is. #}
 resolved_all as (
 
     select
@@ -392,7 +457,16 @@ touched as (
 
 ),
 
-{#- Every column of the rows that enter the stream or the removed rows:
+{# The keys whose new row enters the stream or the removed rows. #}
+entering as (
+
+    select activity, activity_id from changes where new_in_stream
+    union
+    select activity, activity_id from removed_changes where new_in_removed
+
+),
+
+{# Every column of the rows that enter the stream or the removed rows:
     a new version's from its winner, a stored row resolved again from its
     stored copy (the stream's, or the removed row's payload). #}
 written as (
@@ -404,12 +478,7 @@ written as (
         resolved_all._removed,
         resolved_all._observation
     from resolved_all
-    inner join (
-        select activity, activity_id from changes where new_in_stream
-        union
-        select activity, activity_id from removed_changes
-        where new_in_removed
-    ) as entering
+    inner join entering
         on
             resolved_all.activity = entering.activity
             and resolved_all.activity_id = entering.activity_id
@@ -428,12 +497,7 @@ written as (
     from (
         select resolved.*
         from resolved
-        inner join (
-            select activity, activity_id from changes where new_in_stream
-            union
-            select activity, activity_id from removed_changes
-            where new_in_removed
-        ) as entering
+        inner join entering
             on
                 resolved.activity = entering.activity
                 and resolved.activity_id = entering.activity_id
