@@ -162,14 +162,19 @@
         {%- endfor %}
     where 1 = 0
     {%- else -%}
-    {%- for row in rows %}
     select
-        {%- for value in row %}
-        cast({{ dbt.string_literal(value) }} as {{ text }})
-            as {{ columns[loop.index0] }}{{ ',' if not loop.last }}
+        {%- for column in columns %}
+        cast({{ column }} as {{ text }}) as {{ column }}
+        {{- ',' if not loop.last }}
         {%- endfor %}
-    {{ 'union all' if not loop.last }}
-    {%- endfor -%}
+    from (
+        values
+        {%- for row in rows %}
+            ({% for value in row -%}
+                {{ dbt.string_literal(value) }}{{ ', ' if not loop.last }}
+            {%- endfor %}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as identity_values ({{ columns | join(', ') }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -351,11 +356,12 @@ identity_removed as (
         'anonymous_customer_id', '_source_customer'] -%}
 stale as (
 
-    {#- The identity inputs are small and listed in the SQL, so that each
-        condition is a filter on one column (served by an index where
-        there is one). A row's customer is stale when it is now an alias
-        (a new merge, or a chain that grew), when it is removed, or when
-        its own customer's alias now leads elsewhere. -#}
+    {#- A row's customer is stale when it is now an alias (a new merge,
+        or a chain that grew), when it is removed, or when its own
+        customer's alias now leads elsewhere. Where the warehouse filters
+        by lists (`stream_filters_identity_by_list`), the identity inputs,
+        small, are listed in the SQL, so that each condition is a filter
+        on one column, served by an index; elsewhere they are joined. -#}
     select
         {%- for column in narrow %}
         current_rows.{{ column }},
@@ -365,7 +371,23 @@ stale as (
     from {{ this }} as current_rows
     {%- set sources = state.aliases.keys() | sort | list %}
     {%- set listed = sources + state.removed %}
-    {%- if listed %}
+    {%- if listed and not activity_schema.stream_filters_identity_by_list() %}
+    left join identity_aliases as aliased
+        on current_rows._source_customer = aliased.customer
+    left join (
+        select customer from identity_aliases
+        union
+        select customer from identity_removed
+    ) as listed
+        on current_rows.customer = listed.customer
+    where
+        listed.customer is not null
+        or (
+            aliased.customer is not null
+            and current_rows.customer
+            is distinct from aliased.canonical_customer
+        )
+    {%- elif listed %}
     left join identity_aliases as aliased
         on current_rows._source_customer = aliased.customer
     where
@@ -505,3 +527,25 @@ candidates as (
 
 ),
 {%- endmacro %}
+
+
+{#-
+    stream_filters_identity_by_list() -> true where an incremental run
+    finds the stored rows that the identity inputs concern by filters on
+    lists of literal ids (Postgres: an index on customer, and lists that it
+    hashes), false where it joins them (DuckDB, which tests a list within
+    an `or` value by value, and Spark).
+-#}
+{% macro stream_filters_identity_by_list() -%}
+    {{ return(adapter.dispatch(
+        'stream_filters_identity_by_list', 'activity_schema')()) }}
+{%- endmacro %}
+
+{% macro default__stream_filters_identity_by_list() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro postgres__stream_filters_identity_by_list() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
