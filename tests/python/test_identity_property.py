@@ -275,6 +275,7 @@ class IdentityCheck:
         project.execute(
             f"create table stream_initial as select * from {self.stream}",
             f"create table removed_initial as select * from {self.removed}",
+            f"create table identity_initial as select * from {self.applied}",
         )
 
     @property
@@ -284,6 +285,10 @@ class IdentityCheck:
     @property
     def removed(self) -> str:
         return f"{self.project.schema}.customer_stream__removed"
+
+    @property
+    def applied(self) -> str:
+        return f"{self.project.schema}.customer_stream__identity"
 
     @staticmethod
     def clock_vars(clock: datetime) -> str:
@@ -297,6 +302,11 @@ class IdentityCheck:
             f"insert into {self.stream} select * from stream_initial",
             f"delete from {self.removed}",
             f"insert into {self.removed} select * from removed_initial",
+            # The identity inputs the initial build applied, restored with
+            # the stream (a stream restored without them would make the run
+            # look for every id: see _stream_identity_applied).
+            f"delete from {self.applied}",
+            f"insert into {self.applied} select * from identity_initial",
         )
         return tables
 

@@ -492,7 +492,9 @@ class StreamCheck:
         project.parse()  # later runs reuse it: `--vars` would reparse
         project.execute(
             "create table stream_initial as select * from "
-            f"{project.schema}.customer_stream"
+            f"{project.schema}.customer_stream",
+            "create table identity_initial as select * from "
+            f"{project.schema}.customer_stream__identity",
         )
 
     @staticmethod
@@ -535,9 +537,13 @@ class StreamCheck:
         tables = copy.deepcopy(self.initial)
         self.project.load_raw(tables)
         stream = f"{self.project.schema}.customer_stream"
+        applied = f"{stream}__identity"
         self.project.execute(
             f"delete from {stream}",
             f"insert into {stream} select * from stream_initial",
+            # The identity inputs the initial build applied, with it.
+            f"delete from {applied}",
+            f"insert into {applied} select * from identity_initial",
         )
         return tables
 

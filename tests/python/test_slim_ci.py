@@ -164,10 +164,11 @@ def test_slim_ci_builds_the_modified_model_and_its_children(tmp_path: Path) -> N
     assert upstream_id not in ran(slim)
 
     # The pull request's schema holds the rebuilt models (and the stream's
-    # table of removed rows) and the leftover only.
+    # tables of removed rows and of applied identity inputs) and the
+    # leftover only.
     models = {unique_id.split(".")[-1] for unique_id in expected if unique_id.startswith("model.")}
     assert relations(pull_request, PR_SCHEMA) == models | {
-        UPSTREAM, "customer_stream__removed"}
+        UPSTREAM, "customer_stream__removed", "customer_stream__identity"}
 
     # Deferred: the edited model reads production's parent, not the leftover.
     (node,) = [r.node for r in slim.result.results if r.node.unique_id == modified_id]

@@ -369,15 +369,21 @@ stale as (
         {{ 'current_rows.' ~ locator if locator
             else 'cast(null as ' ~ dbt.type_bigint() ~ ')' }} as _stream_row
     from {{ this }} as current_rows
-    {%- set sources = state.aliases.keys() | sort | list %}
-    {%- set listed = sources + state.removed %}
+    {%- set delta = activity_schema._stream_identity_delta(
+        state, activity_schema._stream_identity_applied(this)) %}
+    {%- set sources = delta.aliases.keys() | sort | list %}
+    {%- set listed = sources + delta.removed %}
     {%- if listed and not activity_schema.stream_filters_identity_by_list() %}
-    left join identity_aliases as aliased
+    left join (
+        {{ activity_schema._identity_values(
+            delta.aliases.items() | sort | list,
+            ['customer', 'canonical_customer']) | indent(8) }}
+    ) as aliased
         on current_rows._source_customer = aliased.customer
     left join (
-        select customer from identity_aliases
-        union
-        select customer from identity_removed
+        {{ activity_schema._identity_values(
+            activity_schema._identity_singletons(listed),
+            ['customer']) | indent(8) }}
     ) as listed
         on current_rows.customer = listed.customer
     where

@@ -32,11 +32,13 @@
 
 
 {#-
-    stream_post_hook(identity) -> the stream's post-hook: creates the table
-    of removed rows where it is missing, and moves there every row of the
-    stream whose customer is removed (a full build writes them in the
-    stream, in partitions of their own; an incremental run has moved them
-    already, and the hook finds none).
+    stream_post_hook(identity) -> the stream's post-hook: after a full
+    build (the table of removed rows is missing: the pre-hook dropped it),
+    it creates that table and moves there every row of the stream whose
+    customer is removed (a full build writes them in the stream); after an
+    incremental run, which has moved them already, it moves nothing. Then
+    it records the identity inputs the build applied
+    (`stream_identity_relation`), for the next incremental run.
 
     identity: the same dict as the stream's `identity` argument.
 
@@ -50,11 +52,14 @@
     {%- endif -%}
     {%- set state = activity_schema.stream_identity(identity) -%}
     {%- set removed = activity_schema.stream_removed_relation(this) -%}
+    {%- set full_build = adapter.get_relation(database=removed.database,
+        schema=removed.schema, identifier=removed.identifier) is none -%}
     {%- do activity_schema._stream_create_removed(removed, this) -%}
-    {%- if state.removed | length > 0 -%}
+    {%- if full_build and state.removed | length > 0 -%}
         {%- do activity_schema.stream_move_removed(
             this, removed, state.removed) -%}
     {%- endif -%}
+    {%- do activity_schema._stream_write_identity_applied(this, state) -%}
     {{ return('') }}
 {%- endmacro %}
 
