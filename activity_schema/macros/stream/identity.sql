@@ -346,8 +346,12 @@ identity_removed as (
       removed rows) whose key is not in play, narrow;
     - `observations` and `slices`: the ids' observations as they now are,
       and their time slices;
+    - `changed_devices`: the ids whose stored rows may resolve otherwise
+      (a stale row's, or one whose observations changed, unless they were
+      and stay all of one customer);
     - `candidates`: the winners (with the customer the source gave), the
-      device rows and the stale rows without an anonymous id, to resolve.
+      device rows of the changed devices and the stale rows without an
+      anonymous id, to resolve.
       Removed observations stay as they are: their customer is not kept.
 -#}
 {% macro _stream_identity_candidates(stored_rows, columns, locator, state) -%}
@@ -484,6 +488,55 @@ slices as (
     {{ activity_schema._identity_slices_sql('observations') | indent(4) }}
 ),
 
+changed_devices as (
+
+    {#- The devices whose stored rows may resolve otherwise: those of stale
+        rows, and those whose observations differ from the stored ones as
+        the stream holds them (old: the stored customers, a removed one's
+        null; new: `observations`) unless both are all of one and the same
+        value, which leaves the slices of the device as they were. A device
+        without any observation keeps its rows anonymous. -#}
+    select anonymous_customer_id
+    from (
+        select
+            anonymous_customer_id,
+            case when not _removed then customer end as old_value,
+            cast(null as {{ text }}) as new_value,
+            1 as is_old
+        from device_rows
+        where _observation
+        union all
+        select
+            anonymous_customer_id,
+            case when not _removed then customer end as old_value,
+            cast(null as {{ text }}) as new_value,
+            1 as is_old
+        from stored
+        where _observation and anonymous_customer_id is not null
+        union all
+        select
+            anonymous_customer_id,
+            cast(null as {{ text }}) as old_value,
+            obs_value as new_value,
+            0 as is_old
+        from observations
+    ) as observed
+    group by anonymous_customer_id
+    having not (
+        sum(is_old) > 0
+        and count(old_value) = sum(is_old)
+        and sum(1 - is_old) > 0
+        and count(new_value) = sum(1 - is_old)
+        and min(old_value) = max(old_value)
+        and min(new_value) = max(new_value)
+        and min(old_value) = min(new_value)
+    )
+    union
+    select anonymous_customer_id from stale
+    where anonymous_customer_id is not null
+
+),
+
 candidates as (
 
     select
@@ -518,7 +571,11 @@ candidates as (
         _stream_row
     from {{ source }}
     {%- if source == 'device_rows' %}
-    where not (_removed and _observation)
+    where
+        not (_removed and _observation)
+        and anonymous_customer_id in (
+            select anonymous_customer_id from changed_devices
+        )
     {%- else %}
     where
         anonymous_customer_id is null

@@ -89,6 +89,75 @@
     {%- if not execute -%}
         {{ return(sql) }}
     {%- endif -%}
+    {%- set parsed = activity_schema._stream_cte_steps(sql) -%}
+    {%- set done = [] -%}
+    {%- for name, body in parsed.steps -%}
+        {%- set table = activity_schema._spark_stage_table(this, name) -%}
+        {%- set query -%}
+            {%- if done %}with {{ done | join(',\n') }}
+            {% endif %}{{ body }}
+        {%- endset -%}
+        {%- do run_query('drop table if exists ' ~ table) -%}
+        {%- do run_query('create table ' ~ table ~ ' using parquet as '
+            ~ query) -%}
+        {%- do done.append(name ~ ' as (select * from ' ~ table ~ ')') -%}
+    {%- endfor -%}
+    {{ return('with ' ~ done | join(',\n') ~ '\n' ~ parsed.final) }}
+{%- endmacro %}
+
+
+{#-
+    On Postgres the planner estimates each common table expression from
+    the ones it reads, and over the run's chain of joins (the identity
+    slices, the version competition) its estimates grow by orders of
+    magnitude, so that it picks full scans and merge joins of the whole
+    stream. Each expression is written to a temporary table first
+    (`<stream>__s_<name>`, gone with the session) and its key and identity
+    columns analysed, so that every step is planned on the true row counts
+    and distinct keys of the ones before.
+-#}
+{% macro postgres__stream_changes_staged(sql) -%}
+    {%- if not execute -%}
+        {{ return(sql) }}
+    {%- endif -%}
+    {%- set parsed = activity_schema._stream_cte_steps(sql) -%}
+    {%- for name, body in parsed.steps -%}
+        {%- set table = adapter.quote(this.identifier ~ '__s_' ~ name) -%}
+        {#- Later steps read the table through a temporary view of the
+            expression's own name. -#}
+        {%- do run_query('drop view if exists ' ~ adapter.quote(name)) -%}
+        {%- do run_query('drop table if exists ' ~ table) -%}
+        {%- do run_query('create temporary table ' ~ table ~ ' as '
+            ~ body) -%}
+        {%- set keys = [] -%}
+        {%- for row in run_query("select column_name from"
+            ~ " information_schema.columns where table_schema like"
+            ~ " 'pg_temp%' and table_name = '" ~ this.identifier ~ '__s_'
+            ~ name ~ "'") -%}
+            {%- if row[0] in ['activity', 'activity_id', 'customer',
+                'anonymous_customer_id', '_source_customer'] -%}
+                {%- do keys.append(row[0]) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if keys -%}
+            {%- do run_query('analyze ' ~ table ~ ' (' ~ keys | join(', ')
+                ~ ')') -%}
+        {%- endif -%}
+        {%- do run_query('create temporary view ' ~ adapter.quote(name)
+            ~ ' as select * from ' ~ table) -%}
+    {%- endfor -%}
+    {{ return(parsed.final) }}
+{%- endmacro %}
+
+
+{#-
+    The common table expressions of a select rendered by
+    `stream_changes_sql`, in order: {'steps': [[name, body], ...], 'final':
+    the select after them}. An expression starts on a line `<name> as (`
+    (the first one `with <name> as (`, maybe `materialized`) and ends on a
+    line `)` or `),`.
+-#}
+{% macro _stream_cte_steps(sql) -%}
     {%- set steps = [] -%}
     {%- set final = [] -%}
     {%- set current = {'name': none, 'lines': []} -%}
@@ -107,19 +176,7 @@
             {%- do final.append(line) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- set done = [] -%}
-    {%- for name, body in steps -%}
-        {%- set table = activity_schema._spark_stage_table(this, name) -%}
-        {%- set query -%}
-            {%- if done %}with {{ done | join(',\n') }}
-            {% endif %}{{ body }}
-        {%- endset -%}
-        {%- do run_query('drop table if exists ' ~ table) -%}
-        {%- do run_query('create table ' ~ table ~ ' using parquet as '
-            ~ query) -%}
-        {%- do done.append(name ~ ' as (select * from ' ~ table ~ ')') -%}
-    {%- endfor -%}
-    {{ return('with ' ~ done | join(',\n') ~ '\n' ~ final | join('\n')) }}
+    {{ return({'steps': steps, 'final': final | join('\n')}) }}
 {%- endmacro %}
 
 
