@@ -498,22 +498,16 @@ changed_devices as (
         without any observation keeps its rows anonymous. -#}
     select anonymous_customer_id
     from (
+        {%- for source in ['device_rows', 'stored'] %}
         select
             anonymous_customer_id,
             case when not _removed then customer end as old_value,
             cast(null as {{ text }}) as new_value,
             1 as is_old
-        from device_rows
-        where _observation
-        union all
-        select
-            anonymous_customer_id,
-            case when not _removed then customer end as old_value,
-            cast(null as {{ text }}) as new_value,
-            1 as is_old
-        from stored
+        from {{ source }}
         where _observation and anonymous_customer_id is not null
         union all
+        {%- endfor %}
         select
             anonymous_customer_id,
             cast(null as {{ text }}) as old_value,
