@@ -3,7 +3,9 @@
     one row per customer, with its first and most recent order, its order
     count and its lifetime value (payments, in dollars). A customer is a
     person after identity resolution: accounts merged into another one
-    (aliases) count as that one, with the names of its first account.
+    (aliases) count as that one, with the names of its first account. Its
+    order and payment columns are the project's named aggregations
+    (macros/dataset_aggregations.sql), shared with the other datasets.
 -#}
 with customer_activity as (
 
@@ -15,31 +17,10 @@ with customer_activity as (
             'columns': ['customer', 'first_name', 'last_name'],
         },
         append=[
-            {
-                'activity': 'placed_order',
-                'relationship': 'first_ever',
-                'columns': [{'column': 'ts', 'alias': 'first_order_at'}],
-            },
-            {
-                'activity': 'placed_order',
-                'relationship': 'last_ever',
-                'columns': [{'column': 'ts', 'alias': 'most_recent_order_at'}],
-            },
-            {
-                'activity': 'placed_order',
-                'relationship': 'aggregate_all',
-                'columns': [{'aggregate': 'count', 'alias': 'number_of_orders'}],
-            },
-            {
-                'activity': 'made_payment',
-                'relationship': 'aggregate_all',
-                'columns': [{
-                    'column': 'revenue_impact',
-                    'aggregate': 'sum',
-                    'default': 0,
-                    'alias': 'customer_lifetime_value',
-                }],
-            },
+            'first_order_at',
+            'most_recent_order_at',
+            'number_of_orders',
+            'customer_lifetime_value',
         ],
     ) | indent(4) }}
 

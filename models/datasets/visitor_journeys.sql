@@ -46,11 +46,7 @@ with journey as (
                     'alias': 'devices',
                 }],
             },
-            {
-                'activity': 'placed_order',
-                'relationship': 'first_ever',
-                'columns': [{'column': 'ts', 'alias': 'first_order_at'}],
-            },
+            'first_order_at',
         ],
     ) | indent(4) }}
 
