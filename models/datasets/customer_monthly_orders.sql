@@ -15,8 +15,8 @@ with monthly_activity as (
             'time_spine': 'month',
             'columns': [
                 'customer',
-                {'column': 'period_start', 'alias': 'month_start'},
-                {'column': 'period_end', 'alias': 'month_end'},
+                {'column': 'period_start', 'alias': 'month_start_at'},
+                {'column': 'period_end', 'alias': 'month_end_at'},
             ],
         },
         append=[
@@ -67,8 +67,8 @@ final as (
 
     select
         customer,
-        month_start,
-        month_end,
+        month_start_at,
+        month_end_at,
         orders_in_month,
         revenue_in_month,
         orders_to_date,
