@@ -60,11 +60,11 @@ with customer_activity as (
                     {'aggregate': 'count', 'alias': 'checkout_views'},
                 ],
             },
+            'first_order_at',
             {
                 'activity': 'placed_order',
                 'relationship': 'first_ever',
                 'columns': [
-                    {'column': 'ts', 'alias': 'first_order_at'},
                     {'column': 'order_status', 'alias': 'first_order_status'},
                 ],
             },

@@ -1,7 +1,9 @@
 {#-
     jaffle shop's `customers` table, as a dataset of the customer stream:
     one row per account, with its first and most recent order, its order
-    count and its lifetime value (payments, in dollars).
+    count and its lifetime value (payments, in dollars). Its order and
+    payment columns are the project's named aggregations
+    (macros/dataset_aggregations.sql), shared with the other datasets.
 -#}
 with customer_activity as (
 
@@ -13,31 +15,10 @@ with customer_activity as (
             'columns': ['customer', 'first_name', 'last_name'],
         },
         append=[
-            {
-                'activity': 'placed_order',
-                'relationship': 'first_ever',
-                'columns': [{'column': 'ts', 'alias': 'first_order_at'}],
-            },
-            {
-                'activity': 'placed_order',
-                'relationship': 'last_ever',
-                'columns': [{'column': 'ts', 'alias': 'most_recent_order_at'}],
-            },
-            {
-                'activity': 'placed_order',
-                'relationship': 'aggregate_all',
-                'columns': [{'aggregate': 'count', 'alias': 'number_of_orders'}],
-            },
-            {
-                'activity': 'made_payment',
-                'relationship': 'aggregate_all',
-                'columns': [{
-                    'column': 'revenue_impact',
-                    'aggregate': 'sum',
-                    'default': 0,
-                    'alias': 'customer_lifetime_value',
-                }],
-            },
+            'first_order_at',
+            'most_recent_order_at',
+            'number_of_orders',
+            'customer_lifetime_value',
         ],
     ) | indent(4) }}
 

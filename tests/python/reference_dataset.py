@@ -66,7 +66,13 @@ rows ``a`` of an appended activity (after the appended filters):
   the window counted from its start, so ``first_*`` is ``nth_*`` with n = 1;
   ``nth_ever`` is the entity's n-th row of the activity;
 - a pick over no rows (for ``nth``, a window of fewer than n rows) is null,
-  or the declared ``default``.
+  or the declared ``default``;
+- a time-spine primary (``'time_spine': period``, ``'end'``) has a row per
+  entity and period instead, from the period of the entity's first anchor
+  row to the period of the end; the periods are half-open ``[start, end)``
+  and a period row reads ``in_between`` as ``start <= a.ts < end``,
+  ``before`` as ``a.ts < end`` and ``after`` as ``a.ts >= end``
+  (``compute_spine_dataset``).
 """
 
 from __future__ import annotations
@@ -315,7 +321,10 @@ def compute_dataset(
     append: Sequence[Mapping[str, Any]] = (),
 ) -> list[Row]:
     """The rows of the dataset, one dict {output name: value} per selected
-    primary row, in (entity, ts, activity_id) order."""
+    primary row, in (entity, ts, activity_id) order; a primary with a
+    `time_spine` is a time spine (`compute_spine_dataset`)."""
+    if primary.get("time_spine"):
+        return compute_spine_dataset(rows, primary, append)
     stream = with_occurrences(rows)
     selector = primary.get("selector", "all")
     if selector not in SELECTORS:
@@ -360,36 +369,143 @@ def compute_dataset(
         result: Row = {}
         for item in map(normalize_column, primary["columns"]):
             result[output_name(item, None, None)] = value_of(p, item["column"])
-        for appended in append:
-            kind, window = RELATIONSHIPS[appended["relationship"]]
-            candidates = [
-                a for a in by_entity_activity[(p["entity"], appended["activity"])]
-                if passes(a, appended.get("filters", []))
-                and joins(a, p, appended.get("join", []))
-            ]
-            considered = _window(candidates, window, t, n,
-                                 appended.get("within"))  # in (ts, id) order
-            for item in map(normalize_column, appended["columns"]):
-                name = output_name(item, appended["relationship"],
-                                   appended["activity"], appended.get("nth"))
-                default = item.get("default")
-                if kind == "aggregate":
-                    column = item.get("column")
-                    values = [
-                        1 if column is None else value_of(a, column) for a in considered
-                    ]
-                    result[name] = aggregate(
-                        item["aggregate"], values, len(considered), default,
-                        item.get("delimiter", ", "))
-                else:
-                    # first = the 1st row of the window, nth = the n-th,
-                    # counted from its start; last = its last row.
-                    position = {"first": 1, "nth": appended.get("nth")}.get(
-                        kind, len(considered))
-                    if not 1 <= position <= len(considered):
-                        result[name] = default
-                    else:
-                        result[name] = value_of(considered[position - 1],
-                                                item["column"])
+        _append_columns(
+            result, append, p,
+            lambda window, rows, within, t=t, n=n: _window(rows, window, t, n, within),
+            by_entity_activity)
         out.append(result)
+    return out
+
+
+def _append_columns(result: Row, append: Sequence[Mapping[str, Any]],
+                    p: Mapping[str, Any], window_of, by_entity_activity) -> None:
+    """The appended columns of one primary row `p` into `result`;
+    `window_of(window, rows, within)` takes a window of rows in (ts, id)
+    order."""
+    for appended in append:
+        kind, window = RELATIONSHIPS[appended["relationship"]]
+        candidates = [
+            a for a in by_entity_activity[(p["entity"], appended["activity"])]
+            if passes(a, appended.get("filters", []))
+            and joins(a, p, appended.get("join", []))
+        ]
+        considered = window_of(window, candidates, appended.get("within"))
+        for item in map(normalize_column, appended["columns"]):
+            name = output_name(item, appended["relationship"],
+                               appended["activity"], appended.get("nth"))
+            default = item.get("default")
+            if kind == "aggregate":
+                column = item.get("column")
+                values = [
+                    1 if column is None else value_of(a, column) for a in considered
+                ]
+                result[name] = aggregate(
+                    item["aggregate"], values, len(considered), default,
+                    item.get("delimiter", ", "))
+            else:
+                # first = the 1st row of the window, nth = the n-th,
+                # counted from its start; last = its last row.
+                position = {"first": 1, "nth": appended.get("nth")}.get(
+                    kind, len(considered))
+                if not 1 <= position <= len(considered):
+                    result[name] = default
+                else:
+                    result[name] = value_of(considered[position - 1],
+                                            item["column"])
+
+
+# --------------------------------------------------------------------------- #
+# Time spines
+# --------------------------------------------------------------------------- #
+PERIODS = ("day", "week", "month", "quarter", "year")
+SPINE_COLUMNS = ("customer", "period_start", "period_end")
+
+
+def period_start(ts: datetime, period: str) -> datetime:
+    """The start of the period holding `ts` (weeks start on Monday)."""
+    day = datetime(ts.year, ts.month, ts.day)
+    if period == "day":
+        return day
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return datetime(ts.year, ts.month, 1)
+    if period == "quarter":
+        return datetime(ts.year, 3 * ((ts.month - 1) // 3) + 1, 1)
+    if period == "year":
+        return datetime(ts.year, 1, 1)
+    raise ValueError(f"unknown period {period!r}; allowed: {PERIODS}")
+
+
+def next_period(start: datetime, period: str) -> datetime:
+    """The start of the period after the one starting at `start`."""
+    if period in ("day", "week"):
+        return start + timedelta(days=1 if period == "day" else 7)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    month = start.month - 1 + months
+    return datetime(start.year + month // 12, month % 12 + 1, 1)
+
+
+def compute_spine_dataset(
+    rows: Iterable[Mapping[str, Any]],
+    primary: Mapping[str, Any],
+    append: Sequence[Mapping[str, Any]] = (),
+) -> list[Row]:
+    """A time-spine dataset: one row per entity and period, from the period
+    holding the entity's first row of the anchor activity
+    (`primary['activity']`, through the primary filters) to the period
+    holding `primary['end']` (default: the stream's latest ts). Periods are
+    [start, end); at a period row, in_between is start <= a.ts < end,
+    before a.ts < end and after a.ts >= end. Primary columns: customer (the
+    entity), period_start, period_end."""
+    stream = with_occurrences(rows)
+    period = primary["time_spine"]
+    by_entity_activity: dict[tuple, list[Row]] = defaultdict(list)
+    for row in stream:
+        by_entity_activity[(row["entity"], row["activity"])].append(row)
+    for partition in by_entity_activity.values():
+        partition.sort(key=order_key)
+    end = primary.get("end")
+    if end is None:
+        if not stream:
+            return []
+        end = max(row["ts"] for row in stream)
+    elif isinstance(end, str):
+        end = datetime.fromisoformat(end)
+    last = period_start(end, period)
+    first_anchor: dict[Any, datetime] = {}
+    for row in stream:
+        if row["activity"] == primary["activity"] and passes(
+                row, primary.get("filters", [])):
+            seen = first_anchor.get(row["entity"])
+            first_anchor[row["entity"]] = row["ts"] if seen is None \
+                else min(seen, row["ts"])
+
+    def window_of(start: datetime, stop: datetime):
+        def take(window: str, rows: list[Row], within: Any) -> list[Row]:
+            assert within is None, "a time spine takes no within"
+            if window == "ever":
+                return rows
+            if window == "before":
+                return [a for a in rows if a["ts"] < stop]
+            if window == "after":
+                return [a for a in rows if a["ts"] >= stop]
+            return [a for a in rows if start <= a["ts"] < stop]
+        return take
+
+    out: list[Row] = []
+    for entity in sorted(first_anchor, key=str):
+        start = period_start(first_anchor[entity], period)
+        while start <= last:
+            stop = next_period(start, period)
+            p = {"entity": entity, "customer": entity, "period_start": start,
+                 "period_end": stop}
+            result: Row = {}
+            columns = primary.get("columns") or list(SPINE_COLUMNS)
+            for item in map(normalize_column, columns):
+                result[output_name(item, None, None)] = p[item["column"]]
+            _append_columns(result, append, p, window_of(start, stop),
+                            by_entity_activity)
+            out.append(result)
+            start = stop
     return out

@@ -362,6 +362,53 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["argument 'append[0].columns[0].aggregate' is 'listagg'",
          "relationship 'first_after' picks one row"],
     ),
+    "unknown_period": (
+        "{'activity': 'placed_order', 'time_spine': 'fortnight'}", "[]",
+        ["argument 'primary.time_spine' is 'fortnight'",
+         "allowed values: day, week, month, quarter, year."],
+    ),
+    "selector_on_a_time_spine": (
+        "{'activity': 'placed_order', 'time_spine': 'month',"
+        " 'selector': 'first'}", "[]",
+        ["argument 'primary.selector' is 'first'", "allowed values: all."],
+    ),
+    "activity_column_on_a_time_spine": (
+        "{'activity': 'placed_order', 'time_spine': 'month',"
+        " 'columns': ['customer', 'order_id']}", "[]",
+        ["argument 'primary.columns[1]' is", "order_id",
+         "allowed values: customer, period_start, period_end."],
+    ),
+    "bad_spine_end": (
+        "{'activity': 'placed_order', 'time_spine': 'month',"
+        " 'end': 'last month'}", "[]",
+        ["argument 'primary.end' is 'last month'",
+         "allowed values: a date or timestamp such as '2024-06-30'"],
+    ),
+    "end_without_a_time_spine": (
+        "{'activity': 'placed_order', 'columns': ['customer'],"
+        " 'end': '2024-06-30'}", "[]",
+        ["argument 'primary.end' is set, but the primary has no time_spine"],
+    ),
+    "join_on_a_time_spine": (
+        "{'activity': 'placed_order', 'time_spine': 'week'}",
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_in_between',"
+        " 'join': [{'column': 'order_id', 'primary_column': 'order_id'}],"
+        " 'columns': [{'aggregate': 'count'}]}]",
+        ["argument 'append[0].join' is set, but the primary is a time spine"],
+    ),
+    "within_on_a_time_spine": (
+        "{'activity': 'placed_order', 'time_spine': 'day'}",
+        "[{'activity': 'made_payment', 'relationship': 'aggregate_before',"
+        " 'within': {'days': 7}, 'columns': [{'aggregate': 'count'}]}]",
+        ["argument 'append[0].within' is set, but the primary is a time spine"],
+    ),
+    "unknown_named_aggregation": (
+        ORDERS, "['number_of_orders', 'lifetime_value']",
+        ["argument 'append[1]' is 'lifetime_value', which names no"
+         " aggregation of dataset_aggregations()",
+         "allowed values: customer_lifetime_value, first_order_at,"
+         " most_recent_order_at, number_of_orders."],
+    ),
 }
 
 
@@ -452,3 +499,21 @@ def test_valid_arguments_compile(duckdb_project: DbtProject) -> None:
         result = compile_model(
             duckdb_project, "valid_dataset", dataset_model(primary, append))
         assert result.success, f"selector {selector}:\n{result.log}"
+    # Time spines of every period, with an end, filters, aliases and named
+    # aggregations.
+    for period in ("day", "week", "month", "quarter", "year"):
+        primary = (
+            f"{{'activity': 'placed_order', 'time_spine': '{period}',"
+            " 'end': '2018-04-30', 'columns': ['customer',"
+            " {'column': 'period_start', 'alias': 'starts'}],"
+            " 'filters': [{'column': 'order_status', 'operator': '!=',"
+            " 'value': 'returned'}]}")
+        spine_append = (
+            "['number_of_orders', 'customer_lifetime_value',"
+            " {'activity': 'made_payment', 'relationship': 'nth_in_between',"
+            " 'nth': 2, 'columns': ['ts', 'amount']},"
+            " {'activity': 'made_payment', 'relationship': 'aggregate_before',"
+            " 'columns': [{'column': 'payment_method', 'aggregate': 'listagg'}]}]")
+        result = compile_model(
+            duckdb_project, "valid_spine", dataset_model(primary, spine_append))
+        assert result.success, f"time spine {period}:\n{result.log}"

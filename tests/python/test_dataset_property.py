@@ -42,6 +42,7 @@ from hypothesis import strategies as st
 from tests.python.dbt_harness import DbtProject
 from tests.python.reference_dataset import (
     RELATIONSHIPS,
+    SPINE_COLUMNS,
     compute_dataset,
     output_name,
     normalize_column,
@@ -52,8 +53,12 @@ EXAMPLES = 50
 SLOW_EXAMPLES = 600
 MAX_ENTITIES = 30
 
-BASE = datetime(2024, 3, 1, 9, 0, 0)
-TIMES = [BASE + timedelta(minutes=m) for m in (0, 1, 2, 3, 5)]
+BASE = datetime(2024, 3, 1, 9, 0, 0)  # a Friday
+# Minutes apart, for ties; and the starts of periods, for the time spines:
+# Saturday (a day), Monday the 4th (a day and a week) and April 1st (a day,
+# a week, a month and a quarter), where a row sits on a period's end.
+TIMES = [BASE + timedelta(minutes=m) for m in (0, 1, 2, 3, 5)] + [
+    datetime(2024, 3, 2), datetime(2024, 3, 4), datetime(2024, 4, 1)]
 PRIMARY = "opened_box"
 APPENDED = "scanned_item"
 RAW_COLUMNS = (
@@ -401,6 +406,42 @@ DATASETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Time spines: every pick (nth too) and every aggregate, per day, per week
+# (anchored on the rows that pass a filter, up to a declared end, columns
+# aliased) and per month (anchored on the other activity). A spine row is
+# keyed by (customer, period_start).
+DATASETS.update({
+    "fx_ds_spine_day": {
+        "primary": {"activity": PRIMARY, "time_spine": "day"},
+        "append": DATASETS["fx_ds_picks"]["append"]
+        + DATASETS["fx_ds_aggregates"]["append"],
+    },
+    "fx_ds_spine_week": {
+        "primary": {
+            "activity": PRIMARY, "time_spine": "week", "end": "2024-04-08",
+            "columns": ["customer", "period_start",
+                        {"column": "period_end", "alias": "week_end"}],
+            "filters": [{"column": "label", "operator": "!=", "value": "c"}],
+        },
+        "append": [*_every_relationship(APPENDED, "item"),
+                   *_every_relationship(PRIMARY, "box")],
+    },
+    "fx_ds_spine_month": {
+        "primary": {"activity": APPENDED, "time_spine": "month"},
+        "append": [*_every_relationship(PRIMARY, "box"),
+                   *_every_relationship(APPENDED, "item")],
+    },
+})
+
+
+def row_key(spec: dict[str, Any], row: dict[str, Any]) -> Any:
+    """A dataset row's key: its activity_id, or a spine row's (customer,
+    period_start)."""
+    if spec["primary"].get("time_spine"):
+        return (row["customer"], row["period_start"])
+    return row[KEY]
+
+
 # --------------------------------------------------------------------------- #
 # Fixture files
 # --------------------------------------------------------------------------- #
@@ -648,7 +689,7 @@ def same(actual: Any, expected: Any) -> bool:
 
 def expected_columns(spec: dict[str, Any]) -> list[str]:
     names = [output_name(normalize_column(c), None, None)
-             for c in spec["primary"]["columns"]]
+             for c in spec["primary"].get("columns") or SPINE_COLUMNS]
     for appended in spec["append"]:
         names += [output_name(normalize_column(c), appended["relationship"],
                               appended["activity"], appended.get("nth"))
@@ -661,7 +702,7 @@ def describe(stream: Sequence[dict[str, Any]], entity: Any) -> str:
     for row in sorted(stream, key=lambda r: (r["ts"], r["activity_id"])):
         if (row["customer"] or row["anonymous_customer_id"]) == entity:
             lines.append(
-                f"  {row['activity']:<13} {row['ts']:%H:%M} "
+                f"  {row['activity']:<13} {row['ts']:%m-%d %H:%M} "
                 f"{row['activity_id'][:8]} rev={row['revenue_impact']} "
                 f"{row['features']}")
     return "\n".join(lines)
@@ -686,21 +727,23 @@ def check_example(warehouse: Warehouse, entities: Sequence[tuple]) -> None:
         for r in stream}
     problems: dict[str, list[str]] = {}
     for name, spec in DATASETS.items():
-        expected = {row[KEY]: row for row in compute_dataset(
+        expected = {row_key(spec, row): row for row in compute_dataset(
             stream, spec["primary"], spec["append"])}
         actual_rows = warehouse.select(name)
-        actual = {row[KEY]: row for row in actual_rows}
-        assert len(actual) == len(actual_rows), f"{name}: duplicate {KEY}"
+        actual = {row_key(spec, row): row for row in actual_rows}
+        assert len(actual) == len(actual_rows), f"{name}: duplicate key"
         if actual_rows:
             assert list(actual_rows[0]) == expected_columns(spec), name
         if set(actual) != set(expected):
             problems[name] = [
-                f"rows {sorted(actual)} != expected {sorted(expected)}"]
+                f"rows {sorted(actual, key=str)} != expected "
+                f"{sorted(expected, key=str)}"]
             continue
         for key, expected_row in expected.items():
             for column, value in expected_row.items():
                 if not same(actual[key][column], value):
-                    entity = entity_of_id[key]
+                    entity = key[0] if isinstance(key, tuple) \
+                        else entity_of_id[key]
                     problems.setdefault(f"{name}.{column}", []).append(
                         f"at primary row {key[:8]} of entity {entity}: dataset "
                         f"{actual[key][column]!r}, reference {value!r}\n"

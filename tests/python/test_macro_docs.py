@@ -66,3 +66,28 @@ def test_every_package_macro_is_in_the_readme() -> None:
     assert not missing, (
         "package macros that neither README.md, activity_schema/README.md nor "
         f"docs/*.md names: {missing}")
+
+
+def test_every_named_aggregation_is_documented_once() -> None:
+    """Each named aggregation of macros/dataset_aggregations.sql has its docs
+    block `aggregation__<name>`, and every dataset column documented by such a
+    block names a declared aggregation."""
+    declared = set(re.findall(
+        r"^        '([a-z_0-9]+)': \{$",
+        (REPO_ROOT / "macros" / "dataset_aggregations.sql").read_text(),
+        re.MULTILINE))
+    assert {"first_order_at", "customer_lifetime_value"} <= declared, declared
+    blocks = set(re.findall(
+        r"\{%\s*docs\s+aggregation__([a-z_0-9]+)\s*%\}",
+        (REPO_ROOT / "models" / "datasets" / "_aggregations.md").read_text()))
+    assert blocks == declared, (
+        f"declared without a docs block: {sorted(declared - blocks)}; "
+        f"docs blocks of no aggregation: {sorted(blocks - declared)}")
+    models = yaml.safe_load(
+        (REPO_ROOT / "models" / "datasets" / "_datasets__models.yml").read_text())
+    used = set()
+    for model in models["models"]:
+        for column in model.get("columns", []):
+            used.update(re.findall(r"aggregation__([a-z_0-9]+)",
+                                   column.get("description") or ""))
+    assert used and used <= declared, sorted(used - declared)

@@ -72,7 +72,10 @@ if _MISSING is not None:
     pytest.skip(f"Spark cannot run here: {_MISSING}", allow_module_level=True)
 
 BUCKETS = 64
-DATASETS = ("customers", "customer_checkout_funnel", "order_journeys")
+DATASETS = (
+    "customers", "customer_checkout_funnel", "order_journeys",
+    "customer_monthly_orders",
+)
 STREAM_COLUMNS = (
     "activity_id", "ts", "customer", "anonymous_customer_id", "activity",
     "feature_json", "revenue_impact", "link", "activity_occurrence",

@@ -16,11 +16,15 @@
       (first_value or last_value of the set's ts, ignoring the other rows'
       nulls: cheaper than an aggregate's segment tree on DuckDB).
 
+    With `spine` (a time-spine primary, whose row stands at its period's
+    end e), 'after' holds the rows with ts >= e: rows of equal ts are in
+    it, as the half-open periods [start, e) want.
+
     Every frame starts at the partition's start or spans it: aggregates
     without an inverse (min, max) never restart at every row.
 -#}
-{% macro _dataset_frames() -%}
-    {{ return(adapter.dispatch('_dataset_frames', 'activity_schema')()) }}
+{% macro _dataset_frames(spine=false) -%}
+    {{ return(adapter.dispatch('_dataset_frames', 'activity_schema')(spine)) }}
 {%- endmacro %}
 
 
@@ -33,11 +37,14 @@
     sort only, but Postgres recomputes an aggregate for every row of a
     frame with an exclusion.
 -#}
-{% macro default___dataset_frames() -%}
+{% macro default___dataset_frames(spine) -%}
     {%- set order_f = 'partition by _entity order by ts, case when _kind = 0'
         ~ ' then 0 else 1 end, activity_id, _kind' -%}
+    {#- A spine row sorts after the rows of its ts in R, so that its
+        running frame holds them. -#}
     {%- set order_r = 'partition by _entity order by ts desc, case when'
-        ~ ' _kind = 0 then 0 else 1 end, activity_id desc, _kind desc' -%}
+        ~ ' _kind = 0 then ' ~ ('1 else 0' if spine else '0 else 1')
+        ~ ' end, activity_id desc, _kind desc' -%}
     {%- set running = ' rows between unbounded preceding and current row' -%}
     {%- set ever = order_f
         ~ ' rows between unbounded preceding and unbounded following' -%}
@@ -63,12 +70,13 @@
     activity_id too (a second sort, only for picks of columns other than
     ts).
 -#}
-{% macro duckdb___dataset_frames() -%}
+{% macro duckdb___dataset_frames(spine) -%}
     {%- set by_ts = 'partition by _entity order by ts range between ' -%}
     {{ return({
         'ever': 'partition by _entity',
         'before': by_ts ~ 'unbounded preceding and current row exclude group',
-        'after': by_ts ~ 'current row and unbounded following exclude group',
+        'after': by_ts ~ 'current row and unbounded following exclude '
+            ~ ('current row' if spine else 'group'),
         'rank': 'partition by _entity order by ts, activity_id, _kind rows'
             ~ ' between unbounded preceding and current row',
         'in_between': 'partition by _entity, _bucket',

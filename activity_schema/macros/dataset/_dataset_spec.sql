@@ -33,9 +33,11 @@
     {%- endif -%}
     {%- do activity_schema._dataset_check_keys(
         where, 'primary', primary,
-        ['activity', 'selector', 'nth', 'columns', 'filters']) -%}
+        ['activity', 'selector', 'nth', 'columns', 'filters', 'time_spine',
+         'end']) -%}
     {%- set relationships = activity_schema.dataset_relationships() -%}
     {%- set selectors = activity_schema.dataset_selectors() -%}
+    {%- set spine = activity_schema._dataset_time_spine(where, primary) -%}
 
     {#- The primary activity. -#}
     {%- set primary_declaration = activity_schema._dataset_activity(
@@ -60,10 +62,16 @@
     {%- endif -%}
     {%- set primary_columns = [] -%}
     {%- set aliases = [] -%}
-    {%- for item in primary.get('columns', []) -%}
+    {%- for item in primary.get('columns', spine.columns if spine else []) -%}
         {%- set argument = 'primary.columns[' ~ loop.index0 ~ ']' -%}
-        {%- set column = activity_schema._dataset_column(
-            where, argument, item, primary_declaration, 'primary', none) -%}
+        {%- if spine -%}
+            {%- set column = activity_schema._dataset_spine_column(
+                where, argument, item) -%}
+        {%- else -%}
+            {%- set column = activity_schema._dataset_column(
+                where, argument, item, primary_declaration, 'primary',
+                none) -%}
+        {%- endif -%}
         {%- do activity_schema._dataset_claim_alias(
             where, argument, column.alias, aliases) -%}
         {%- do primary_columns.append(column) -%}
@@ -81,8 +89,10 @@
     {%- set sets = [] -%}
     {%- set set_by_key = {} -%}
     {%- set outputs = [] -%}
-    {%- for item in append -%}
+    {%- for listed in append -%}
         {%- set prefix = 'append[' ~ loop.index0 ~ ']' -%}
+        {%- set item = activity_schema._dataset_named_aggregation(
+            where, prefix, listed) if listed is string else listed -%}
         {%- if item is not mapping -%}
             {{ exceptions.raise_compiler_error(
                 where ~ ": argument '" ~ prefix ~ "' must be a mapping with"
@@ -129,6 +139,13 @@
         {%- set join = activity_schema._dataset_join(
             where, prefix ~ '.join', item.get('join', []), declaration,
             primary_declaration) -%}
+        {%- if spine and (join or within) -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": argument '" ~ prefix ~ "."
+                ~ ('join' if join else 'within') ~ "' is set, but the primary"
+                ~ " is a time spine, whose rows are periods, not rows of an"
+                ~ " activity; join and within need a primary activity.") }}
+        {%- endif -%}
         {%- set key = declaration.activity ~ '|' ~ filters | tojson ~ '|'
             ~ join | tojson -%}
         {%- if key not in set_by_key -%}
@@ -185,6 +202,7 @@
                 {%- set pick_group = none -%}
             {%- endif -%}
             {%- do outputs.append({
+                'spine': spine is not none,
                 'alias': column.alias,
                 'set': appended_set['index'],
                 'relationship': relationship,
@@ -206,7 +224,7 @@
         {%- endfor -%}
     {%- endfor -%}
 
-    {%- set activities = [primary_declaration.activity] -%}
+    {%- set activities = [] if spine else [primary_declaration.activity] -%}
     {%- for appended_set in sets -%}
         {%- do activities.append(appended_set.activity) -%}
     {%- endfor -%}
@@ -219,6 +237,7 @@
             'nth': nth,
             'columns': primary_columns,
             'filters': primary_filters,
+            'time_spine': spine,
         },
         'sets': sets,
         'outputs': outputs,

@@ -50,7 +50,8 @@
 -#}
 {% macro _dataset_sql(spec) -%}
     {%- set primary = spec.primary -%}
-    {%- set frames = activity_schema._dataset_frames() -%}
+    {%- set spine = primary.time_spine -%}
+    {%- set frames = activity_schema._dataset_frames(spine is not none) -%}
     {%- set plan = activity_schema._dataset_plan(spec, frames) -%}
     {%- set groups = plan.groups -%}
     {%- set main = groups[0] -%}
@@ -62,7 +63,7 @@
     {#- The primary filters apply before the selector: with filters, a
         primary row's rank among the rows that pass them replaces the
         stream's occurrence. -#}
-    {%- if primary.filters -%}
+    {%- if primary.filters and not spine -%}
         {%- set primary_rank = 'count(case when _kind = 0 then 1 end) over ('
             ~ frames.rank ~ ')' -%}
         {%- set rank_column = '_primary_rank' -%}
@@ -70,7 +71,9 @@
         {%- set primary_rank = '_occurrence' -%}
         {%- set rank_column = '_occurrence' -%}
     {%- endif -%}
-with unified as (
+with
+{%- if spine %} {{ activity_schema._dataset_spine_ctes(spec) }}
+{%- endif %} unified as (
 
     select
         coalesce(customer, anonymous_customer_id) as _entity,
@@ -79,6 +82,13 @@ with unified as (
         kinds._kind,
         case when kinds._kind = 0 then activity_occurrence end as _occurrence,
         case when kinds._kind = 0 then activity_repeated_at end as _next_ts,
+        {%- if spine %}
+        {#- A spine row's bucket is its period, an appended row's the
+            period that holds its ts. #}
+        coalesce(
+            _period_start, {{ dbt.date_trunc(spine.period, 'ts') }}
+        ) as _bucket,
+        {%- endif %}
         {%- for column in primary.columns %}
         {{ activity_schema._dataset_kind_value(0, column) }}
             as _p__{{ loop.index }},
@@ -98,10 +108,11 @@ with unified as (
         {%- endfor %}
         {%- endfor %}
         1 as _one
-    from {{ spec.stream }}
+    from {{ 'spine_stream' if spine else spec.stream }}
     inner join (
         values
-            (0, '{{ primary.activity }}')
+            (0, '{{ activity_schema._dataset_spine_activity()
+                if spine else primary.activity }}')
             {%- for appended_set in spec.sets %},
             ({{ appended_set.index }}, '{{ appended_set.activity }}')
             {%- endfor %}
@@ -112,10 +123,14 @@ with unified as (
             {%- for activity in spec.activities -%}
             '{{ activity }}'{{ ', ' if not loop.last }}
             {%- endfor -%}
+            {%- if spine -%}
+            {{ ', ' if spec.activities }}'{{
+                activity_schema._dataset_spine_activity() }}'
+            {%- endif -%}
         )
-        {%- if primary.filters or plan.conditioned_sets %}
+        {%- if (primary.filters and not spine) or plan.conditioned_sets %}
         and case kinds._kind
-            {%- if primary.filters %}
+            {%- if primary.filters and not spine %}
             when 0
                 then {{ activity_schema._dataset_condition(primary.filters) }}
             {%- endif %}
@@ -160,14 +175,14 @@ windowed as (
 
     select
         *
-        {%- if primary.filters %},
+        {%- if primary.filters and not spine %},
         {{ primary_rank }} as _primary_rank
         {%- if primary.selector == 'last' %},
         count(case when _kind = 0 then 1 end)
             over ({{ frames.ever }}) as _primary_count
         {%- endif %}
         {%- endif %}
-        {%- if any_in_between %},
+        {%- if any_in_between and not spine %},
         case
             when _kind = 0 then {{ primary_rank }}
             else {{ frames.earlier_primaries }}
@@ -734,7 +749,9 @@ select * from final
 
 {#- The typed SQL of a dataset column read from a stream row. -#}
 {% macro _dataset_value(column) -%}
-    {%- if column.source == 'feature' -%}
+    {%- if column.source == 'spine' -%}
+        {{ '_period_start' if column.column == 'period_start' else 'ts' }}
+    {%- elif column.source == 'feature' -%}
         {{ activity_schema.json_extract('feature_json', column.column, column.type) }}
     {%- else -%}
         cast({{ column.column }} as {{ activity_schema._dataset_type(column) }})
@@ -922,6 +939,7 @@ select * from final
             'after': 'cast(' ~ source ~ '._e' ~ output.index ~ ' - '
                 ~ computed ~ ' + 1 as integer)',
             'in_between': 'cast(' ~ source ~ '._a' ~ output.index
+                ~ (' - ' ~ computed if output.spine else '')
                 ~ ' + 1 as integer)',
         }.get(output.window) -%}
         {%- if output.within -%}

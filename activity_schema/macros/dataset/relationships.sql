@@ -66,3 +66,15 @@
         'activity_repeated_at': 'timestamp',
     }) }}
 {%- endmacro %}
+
+{#-
+    dataset_periods() -> the periods of a time-spine primary.
+    dataset_spine_columns() -> the primary columns of a time spine.
+-#}
+{% macro dataset_periods() -%}
+    {{ return(['day', 'week', 'month', 'quarter', 'year']) }}
+{%- endmacro %}
+
+{% macro dataset_spine_columns() -%}
+    {{ return(['customer', 'period_start', 'period_end']) }}
+{%- endmacro %}
