@@ -98,6 +98,9 @@ with customer_activity as (
 
 final as (
 
+    -- The contract's types (_datasets__models.yml): a sum comes back wider
+    -- than its column and is cast back to the column's numeric type; the
+    -- day difference is bigint on DuckDB, integer elsewhere: integer.
     select
         cast(customer as {{ dbt.type_int() }}) as customer_id,
         signed_up_at,
@@ -109,15 +112,19 @@ final as (
         first_payment_at,
         checkout_views,
         orders,
-        total_paid,
+        cast(total_paid as {{ dbt.type_numeric() }}) as total_paid,
         first_cart_view_at is not null as has_viewed_cart,
         first_checkout_view_at is not null as has_viewed_checkout,
         first_order_at is not null as has_ordered,
         first_payment_at is not null as has_paid,
-        case
-            when first_order_at is not null
-                then {{ dbt.datediff('signed_up_at', 'first_order_at', 'day') }}
-        end as days_to_first_order
+        cast(
+            case
+                when first_order_at is not null
+                    then {{ dbt.datediff(
+                        'signed_up_at', 'first_order_at', 'day'
+                    ) }}
+            end as {{ dbt.type_int() }}
+        ) as days_to_first_order
     from customer_activity
 
 )

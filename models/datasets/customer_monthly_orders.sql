@@ -65,14 +65,17 @@ with monthly_activity as (
 
 final as (
 
+    -- The contract's types (_datasets__models.yml): a sum comes back wider
+    -- than its column and is cast back to the column's numeric type.
     select
         customer,
         month_start_at,
         month_end_at,
         orders_in_month,
-        revenue_in_month,
+        cast(revenue_in_month as {{ dbt.type_numeric() }}) as revenue_in_month,
         orders_to_date,
-        lifetime_value_to_date,
+        cast(lifetime_value_to_date as {{ dbt.type_numeric() }})
+            as lifetime_value_to_date,
         last_order_at,
         last_order_status
     from monthly_activity

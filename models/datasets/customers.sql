@@ -28,6 +28,8 @@ with customer_activity as (
 
 final as (
 
+    -- The contract's types (_datasets__models.yml): a sum comes back wider
+    -- than its column and is cast back to the column's numeric type.
     select
         cast(customer as {{ dbt.type_int() }}) as customer_id,
         first_name,
@@ -35,7 +37,8 @@ final as (
         cast(first_order_at as date) as first_order,
         cast(most_recent_order_at as date) as most_recent_order,
         number_of_orders,
-        customer_lifetime_value
+        cast(customer_lifetime_value as {{ dbt.type_numeric() }})
+            as customer_lifetime_value
     from customer_activity
 
 )

@@ -75,6 +75,8 @@ with order_activity as (
 
 final as (
 
+    -- The contract's types (_datasets__models.yml): a sum comes back wider
+    -- than its column and is cast back to the column's numeric type.
     select
         activity_id,
         customer,
@@ -86,7 +88,8 @@ final as (
         first_visit_after_at,
         first_payment_at,
         payments_in_between,
-        amount_paid_in_between,
+        cast(amount_paid_in_between as {{ dbt.type_numeric() }})
+            as amount_paid_in_between,
         last_payment_before_at,
         last_order_after_at
     from order_activity

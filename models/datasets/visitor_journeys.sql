@@ -54,6 +54,10 @@ with journey as (
 
 final as (
 
+    -- The contract's types (_datasets__models.yml): a distinct count is a
+    -- sum of ones, hugeint on DuckDB, and is cast back to bigint; the hours
+    -- are a fraction (seconds / 3600), double on DuckDB and numeric on
+    -- Postgres, and are cast to the project's numeric type, numeric(28,6).
     select
         cast(customer as {{ dbt.type_int() }}) as customer_id,
         first_visit_at,
@@ -61,12 +65,16 @@ final as (
         signed_up_at,
         first_order_at,
         visits_before_sign_up,
-        devices,
+        cast(devices as {{ dbt.type_bigint() }}) as devices,
         first_visit_at < signed_up_at as has_visited_before_sign_up,
-        {{ dbt.datediff('first_visit_at', 'signed_up_at', 'second') }}
-        / 3600.0 as hours_from_first_visit_to_sign_up,
-        {{ dbt.datediff('signed_up_at', 'first_order_at', 'second') }}
-        / 3600.0 as hours_from_sign_up_to_first_order
+        cast(
+            {{ dbt.datediff('first_visit_at', 'signed_up_at', 'second') }}
+            / 3600.0 as {{ dbt.type_numeric() }}
+        ) as hours_from_first_visit_to_sign_up,
+        cast(
+            {{ dbt.datediff('signed_up_at', 'first_order_at', 'second') }}
+            / 3600.0 as {{ dbt.type_numeric() }}
+        ) as hours_from_sign_up_to_first_order
     from journey
 
 )
