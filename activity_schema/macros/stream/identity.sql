@@ -342,8 +342,9 @@ identity_removed as (
       the reconcile restores its rows;
     - `devices`: the anonymous ids of the winners, of the stored rows in
       play and of the stale rows;
-    - `device_rows`: every stored row of those ids (the stream's and the
-      removed rows) whose key is not in play, narrow;
+    - `device_stored_rows`: every stored row of those ids (the stream's
+      and the removed rows), narrow, and `device_rows`: those whose key is
+      not in play (two steps, so that the ids narrow the rows first);
     - `observations` and `slices`: the ids' observations as they now are,
       and their time slices;
     - `changed_devices`: the ids whose stored rows may resolve otherwise
@@ -429,7 +430,7 @@ devices as (
 
 ),
 
-device_rows as (
+device_stored_rows as (
 
     select
         {%- for column in narrow %}
@@ -441,10 +442,17 @@ device_rows as (
     from {{ stored_rows }} as current_rows
     inner join devices
         on current_rows.anonymous_customer_id = devices.anonymous_customer_id
+
+),
+
+device_rows as (
+
+    select device_stored_rows.*
+    from device_stored_rows
     left join stored_keys
         on
-            current_rows.activity = stored_keys.activity
-            and current_rows.activity_id = stored_keys.activity_id
+            device_stored_rows.activity = stored_keys.activity
+            and device_stored_rows.activity_id = stored_keys.activity_id
     where stored_keys.activity_id is null
 
 ),
