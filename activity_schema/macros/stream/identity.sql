@@ -355,7 +355,8 @@ identity_removed as (
       anonymous id, to resolve.
       Removed observations stay as they are: their customer is not kept.
 -#}
-{% macro _stream_identity_candidates(stored_rows, columns, locator, state) -%}
+{% macro _stream_identity_candidates(stored_rows, columns, locator, state,
+    stream_rows=none) -%}
     {%- set text = dbt.type_string() -%}
     {%- set narrow = ['activity', 'activity_id', 'ts', 'customer',
         'anonymous_customer_id', '_source_customer'] -%}
@@ -375,7 +376,8 @@ stale as (
             else 'cast(null as ' ~ dbt.type_bigint() ~ ')' }} as _stream_row
     from {{ this }} as current_rows
     {%- set delta = activity_schema._stream_identity_delta(
-        state, activity_schema._stream_identity_applied(this)) %}
+        state, activity_schema._stream_identity_applied(
+            this, stream_rows)) %}
     {%- set sources = delta.aliases.keys() | sort | list %}
     {%- set listed = sources + delta.removed %}
     {%- if listed and not activity_schema.stream_filters_identity_by_list() %}

@@ -428,7 +428,7 @@ stored_counted as (
 {{ activity_schema._identity_ctes(state) }}
 
 {{ activity_schema._stream_identity_candidates(
-    stored_rows, columns, locator, state) }}
+    stored_rows, columns, locator, state, plan.stream_rows) }}
 
 resolved as (
     {{ activity_schema._identity_resolve_sql(
