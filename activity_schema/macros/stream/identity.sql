@@ -342,8 +342,9 @@ identity_removed as (
       the reconcile restores its rows;
     - `devices`: the anonymous ids of the winners, of the stored rows in
       play and of the stale rows;
-    - `device_rows`: every stored row of those ids (the stream's and the
-      removed rows) whose key is not in play, narrow;
+    - `device_stored_rows`: every stored row of those ids (the stream's
+      and the removed rows), narrow, and `device_rows`: those whose key is
+      not in play (two steps, so that the ids narrow the rows first);
     - `observations` and `slices`: the ids' observations as they now are,
       and their time slices;
     - `changed_devices`: the ids whose stored rows may resolve otherwise
@@ -354,7 +355,8 @@ identity_removed as (
       anonymous id, to resolve.
       Removed observations stay as they are: their customer is not kept.
 -#}
-{% macro _stream_identity_candidates(stored_rows, columns, locator, state) -%}
+{% macro _stream_identity_candidates(stored_rows, columns, locator, state,
+    stream_rows=none) -%}
     {%- set text = dbt.type_string() -%}
     {%- set narrow = ['activity', 'activity_id', 'ts', 'customer',
         'anonymous_customer_id', '_source_customer'] -%}
@@ -374,7 +376,8 @@ stale as (
             else 'cast(null as ' ~ dbt.type_bigint() ~ ')' }} as _stream_row
     from {{ this }} as current_rows
     {%- set delta = activity_schema._stream_identity_delta(
-        state, activity_schema._stream_identity_applied(this)) %}
+        state, activity_schema._stream_identity_applied(
+            this, stream_rows)) %}
     {%- set sources = delta.aliases.keys() | sort | list %}
     {%- set listed = sources + delta.removed %}
     {%- if listed and not activity_schema.stream_filters_identity_by_list() %}
@@ -429,7 +432,7 @@ devices as (
 
 ),
 
-device_rows as (
+device_stored_rows as (
 
     select
         {%- for column in narrow %}
@@ -441,10 +444,17 @@ device_rows as (
     from {{ stored_rows }} as current_rows
     inner join devices
         on current_rows.anonymous_customer_id = devices.anonymous_customer_id
+
+),
+
+device_rows as (
+
+    select device_stored_rows.*
+    from device_stored_rows
     left join stored_keys
         on
-            current_rows.activity = stored_keys.activity
-            and current_rows.activity_id = stored_keys.activity_id
+            device_stored_rows.activity = stored_keys.activity
+            and device_stored_rows.activity_id = stored_keys.activity_id
     where stored_keys.activity_id is null
 
 ),

@@ -28,7 +28,7 @@
     restored from a copy, or edited by hand): the run then looks for every
     id of the inputs.
 -#}
-{% macro _stream_identity_applied(stream) -%}
+{% macro _stream_identity_applied(stream, stream_rows=none) -%}
     {%- set relation = activity_schema.stream_identity_relation(stream) -%}
     {%- if adapter.get_relation(database=relation.database,
         schema=relation.schema, identifier=relation.identifier) is none -%}
@@ -42,7 +42,7 @@
     {%- endset -%}
     {%- set rows = run_query(query) -%}
     {%- if rows | length > 0 and rows[0][3] | int
-        != activity_schema._stream_row_count(stream) -%}
+        != activity_schema._stream_row_count(stream, stream_rows) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- for row in rows -%}
@@ -127,15 +127,19 @@
     The rows of the stream and of its table of removed rows, which exists
     wherever the table of applied inputs does (the post-hook creates it
     first; dbt's relation cache does not know it then, so it is not asked).
+    stream_rows: the stream's own rows where the caller has counted them
+    already (the run's state query), or none.
 -#}
-{% macro _stream_row_count(stream) -%}
+{% macro _stream_row_count(stream, stream_rows=none) -%}
     {%- set removed = activity_schema.stream_removed_relation(stream) -%}
     {%- set query -%}
+        {%- if stream_rows is none %}
         select count(*) from {{ stream }}
         union all
+        {%- endif %}
         select count(*) from {{ removed }}
     {%- endset -%}
-    {%- set total = namespace(rows=0) -%}
+    {%- set total = namespace(rows=stream_rows or 0) -%}
     {%- for row in run_query(query) -%}
         {%- set total.rows = total.rows + row[0] | int -%}
     {%- endfor -%}

@@ -75,8 +75,15 @@
     expression is written to a parquet table of its own first
     (`<stream>__s_<name>`, read by the later ones and dropped by the
     strategy), and the select reads those tables.
+
+    Expressions are staged only while dbt runs the model (`run`, `build`,
+    `retry`): `dbt compile`, `dbt show` and `dbt docs generate` get the one
+    statement, which runs on any connection and writes nothing.
 -#}
 {% macro stream_changes_staged(sql) -%}
+    {%- if not execute or flags.WHICH not in ['run', 'build', 'retry'] -%}
+        {{ return(sql) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('stream_changes_staged', 'activity_schema')(
         sql)) }}
 {%- endmacro %}
@@ -115,36 +122,55 @@
     (`<stream>__s_<name>`, gone with the session) and its key and identity
     columns analysed, so that every step is planned on the true row counts
     and distinct keys of the ones before.
+
+    - The expressions are written while the model's SQL is rendered, before
+      its pre-hooks run: the stream's physical design's session settings
+      (`set local jit = off`) are applied first, since JIT compilation of
+      these plans costs more than they run.
+    - Each expression is one round trip: the temporary table, the analysis
+      of whichever key columns it has (a sample of 3,000 rows is enough to
+      tell a key from a repeated value) and the view of its name.
 -#}
 {% macro postgres__stream_changes_staged(sql) -%}
     {%- if not execute -%}
         {{ return(sql) }}
     {%- endif -%}
+    {%- set design = activity_schema.physical_design('stream') -%}
+    {%- set settings = design.get('pre_hook', []) -%}
+    {%- set settings = [settings] if settings is string else settings -%}
+    {%- do run_query((settings + ['set local default_statistics_target = 10'])
+        | join(';\n')) -%}
+    {%- set keys = ['activity', 'activity_id', 'customer',
+        'anonymous_customer_id', '_source_customer'] -%}
     {%- set parsed = activity_schema._stream_cte_steps(sql) -%}
     {%- for name, body in parsed.steps -%}
         {%- set table = adapter.quote(this.identifier ~ '__s_' ~ name) -%}
         {#- Later steps read the table through a temporary view of the
             expression's own name. -#}
-        {%- do run_query('drop view if exists ' ~ adapter.quote(name)) -%}
-        {%- do run_query('drop table if exists ' ~ table) -%}
-        {%- do run_query('create temporary table ' ~ table ~ ' as '
-            ~ body) -%}
-        {%- set keys = [] -%}
-        {%- for row in run_query("select column_name from"
-            ~ " information_schema.columns where table_schema like"
-            ~ " 'pg_temp%' and table_name = '" ~ this.identifier ~ '__s_'
-            ~ name ~ "'") -%}
-            {%- if row[0] in ['activity', 'activity_id', 'customer',
-                'anonymous_customer_id', '_source_customer'] -%}
-                {%- do keys.append(row[0]) -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- if keys -%}
-            {%- do run_query('analyze ' ~ table ~ ' (' ~ keys | join(', ')
-                ~ ')') -%}
-        {%- endif -%}
-        {%- do run_query('create temporary view ' ~ adapter.quote(name)
-            ~ ' as select * from ' ~ table) -%}
+        {%- set batch -%}
+drop view if exists {{ adapter.quote(name) }};
+drop table if exists {{ table }};
+create temporary table {{ table }} as {{ body }};
+do $stage$
+declare key_columns text;
+begin
+    select string_agg(quote_ident(attname), ', ' order by attnum)
+    into key_columns
+    from pg_attribute
+    where
+        attrelid = '{{ table }}'::regclass
+        and attnum > 0
+        and not attisdropped
+        and attname in ('{{ keys | join("', '") }}');
+    if key_columns is not null then
+        execute 'analyze {{ table | replace("'", "''") }} ('
+            || key_columns || ')';
+    end if;
+end
+$stage$;
+create temporary view {{ adapter.quote(name) }} as select * from {{ table }}
+        {%- endset -%}
+        {%- do run_query(batch) -%}
     {%- endfor -%}
     {{ return(parsed.final) }}
 {%- endmacro %}
@@ -219,33 +245,58 @@ scoped_keys as (
 
 ),
 
-stored as (
+{%- set by_key = returning is none or returning | length > 0 %}
+stored_in_scope as {{ activity_schema.stream_cte_materialized()
+    if by_key else '' }}(
 
-    {#- The stored rows in scope, and the stored row of every scoped key
-        (two selects, so that each can use its own access path). -#}
     select
         in_scope.*,
         true as _in_scope
     from {{ stored_rows }} as in_scope
     where {{ plan.stored_scope | indent(4) }}
-    {%- if returning is none or returning | length > 0 %}
+
+),
+
+{%- if by_key %}
+
+{# The scoped keys whose stored row, if any, lies out of scope. #}
+returning_keys as (
+
+    select activity, activity_id from scoped_keys
+    except
+    select activity, activity_id from stored_in_scope
+
+),
+{%- endif %}
+
+stored as (
+
+    {#- The stored rows in scope, and the stored row of every other scoped
+        key: one select per stored relation, so that each finds its rows
+        by its own access path (on Postgres, the stream's key index). -#}
+    select * from stored_in_scope
+    {%- if by_key %}
+    {%- for part in activity_schema._stream_stored_parts(
+        removed_relation, locator) %}
     union all
     select
         by_key.*,
         false as _in_scope
     from (
         select *
-        from {{ stored_rows }} as out_of_scope
+        from ({{ part | indent(8) }}
+        ) as out_of_scope
         where
             not {{ plan.stored_scope | indent(12) }}
             {%- if returning is not none %}
             and activity in ('{{ returning | join("', '") }}')
             {%- endif %}
     ) as by_key
-    inner join scoped_keys
+    inner join returning_keys
         on
-            by_key.activity = scoped_keys.activity
-            and by_key.activity_id = scoped_keys.activity_id
+            by_key.activity = returning_keys.activity
+            and by_key.activity_id = returning_keys.activity_id
+    {%- endfor %}
     {%- endif %}
 
 ),
@@ -377,7 +428,7 @@ stored_counted as (
 {{ activity_schema._identity_ctes(state) }}
 
 {{ activity_schema._stream_identity_candidates(
-    stored_rows, columns, locator, state) }}
+    stored_rows, columns, locator, state, plan.stream_rows) }}
 
 resolved as (
     {{ activity_schema._identity_resolve_sql(
@@ -540,6 +591,10 @@ written as (
             resolved_all.activity = entering.activity
             and resolved_all.activity_id = entering.activity_id
     where not resolved_all._from_stored
+    {#- The stored rows resolved again keep their stored payload: one join
+        per stored relation, so that each finds them by its own key. #}
+    {%- for part in activity_schema._stream_stored_parts(
+        removed_relation, locator) %}
     union all
     select
         {%- for column in columns %}
@@ -560,11 +615,13 @@ written as (
                 and resolved.activity_id = entering.activity_id
         where resolved._from_stored
     ) as again
-    inner join {{ stored_rows }} as copies
+    inner join ({{ part | indent(4) }}
+    ) as copies
         on
             again.activity = copies.activity
             and again.activity_id = copies.activity_id
             and again._was_removed = copies._removed
+    {%- endfor %}
 
 ),
 
@@ -826,18 +883,17 @@ select * from removed_writes
 
 
 {#-
-    A subquery of the stored rows: the stream's, and the removed rows'
+    The selects of the stored rows: the stream's, and the removed rows'
     (where there is a relation of them) in the stream's shape, with
     `_stream_row` (the locator, or null), `_removed` and `_observation`
     (whether the source row carried a customer).
 -#}
-{% macro _stream_stored_rows(removed_relation, locator) -%}
+{% macro _stream_stored_parts(removed_relation, locator) -%}
     {%- set base = activity_schema.stream_columns() -%}
     {%- set metadata = activity_schema.stream_metadata_columns() -%}
     {%- set text = dbt.type_string() -%}
     {%- set bigint = dbt.type_bigint() -%}
-    {%- set sql -%}
-(
+    {%- set stream_part -%}
         select
             {%- for column in base + metadata %}
             {{ column }},
@@ -849,8 +905,10 @@ select * from removed_writes
             false as _removed,
             _source_customer is not null as _observation
         from {{ this }}
-        {%- if removed_relation is not none %}
-        union all
+    {%- endset -%}
+    {%- set parts = [stream_part] -%}
+    {%- if removed_relation is not none -%}
+        {%- set removed_part -%}
         select
             {%- for column in base + metadata %}
             {%- if column in ['customer', '_source_customer'] %}
@@ -865,8 +923,16 @@ select * from removed_writes
             true as _removed,
             _observation
         from {{ removed_relation }}
-        {%- endif %}
-    )
-    {%- endset -%}
-    {{ return(sql) }}
+        {%- endset -%}
+        {%- do parts.append(removed_part) -%}
+    {%- endif -%}
+    {{ return(parts) }}
+{%- endmacro %}
+
+
+{#- A subquery of the stored rows (`_stream_stored_parts`, as one union). -#}
+{% macro _stream_stored_rows(removed_relation, locator) -%}
+    {{ return('(\n' ~ activity_schema._stream_stored_parts(
+        removed_relation, locator) | join('\n        union all\n')
+        ~ '\n    )') }}
 {%- endmacro %}

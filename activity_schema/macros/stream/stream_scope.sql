@@ -12,7 +12,9 @@
     - stored_scope: the same scopes as one predicate on the stream's rows,
       less the load cursors (no stored row was loaded after its activity's
       latest `_loaded_at`), so a range of `ts` per activity; plus every row
-      of a removed activity.
+      of a removed activity;
+    - stream_rows: the rows the stream holds before an incremental run
+      (counted by the same scan as its state), none for a full build.
 
     A full build reads every row. An incremental run decides per activity,
     from the stream's own rows (so that a replay of the same data does the
@@ -124,6 +126,8 @@
         'removed': removed,
         'horizon': horizon,
         'stored_scope': '(' ~ stored | join('\n        or ') ~ ')',
+        'stream_rows': state.values() | sum(attribute='rows')
+            if incremental else none,
     }) }}
 {%- endmacro %}
 
@@ -215,8 +219,8 @@
 
 
 {#-
-    {activity: {latest_ts, latest_loaded_at, fingerprints}} of the stream
-    as it is before this run: one scan of three columns.
+    {activity: {latest_ts, latest_loaded_at, fingerprints, rows}} of the
+    stream as it is before this run: one scan of three columns.
 -#}
 {% macro _stream_state() -%}
     {%- set where = "activity_schema.stream in model '" ~ model.name ~ "': "
@@ -238,7 +242,8 @@
             cast(max(ts) as {{ text }}) as latest_ts,
             cast(max(_loaded_at) as {{ text }}) as latest_loaded_at,
             min(_definition) as first_definition,
-            max(_definition) as last_definition
+            max(_definition) as last_definition,
+            count(*) as stored_rows
         from {{ this }}
         group by activity
     {%- endset -%}
@@ -251,6 +256,7 @@
                 'latest_loaded_at': activity_schema._stream_state_timestamp(
                     'max(_loaded_at) of ' ~ row[0], row[2]),
                 'fingerprints': [row[3], row[4]] | unique | list,
+                'rows': row[5] | int,
             }}) -%}
         {%- endfor -%}
     {%- endif -%}
