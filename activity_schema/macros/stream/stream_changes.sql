@@ -249,11 +249,21 @@ scoped_keys as (
 stored_in_scope as {{ activity_schema.stream_cte_materialized()
     if by_key else '' }}(
 
+    {#- One select per stored relation and activity: each filter is a
+        conjunction that the scan of the stream applies itself. #}
+    {%- for part in activity_schema._stream_stored_parts(
+        removed_relation, locator) %}
+    {%- set outer = loop %}
+    {%- for predicate in plan.stored_scopes %}
     select
         in_scope.*,
         true as _in_scope
-    from {{ stored_rows }} as in_scope
-    where {{ plan.stored_scope | indent(4) }}
+    from ({{ part | indent(4) }}
+    ) as in_scope
+    where {{ predicate }}
+    {{- '\n    union all' if not (outer.last and loop.last) }}
+    {%- endfor %}
+    {%- endfor %}
 
 ),
 
@@ -592,7 +602,9 @@ written as (
             and resolved_all.activity_id = entering.activity_id
     where not resolved_all._from_stored
     {#- The stored rows resolved again keep their stored payload: one join
-        per stored relation, so that each finds them by its own key. #}
+        per stored relation, so that each finds them by its own key (the
+        stream's rows by their locator where there is one: DuckDB then
+        reads only the row groups that hold them). #}
     {%- for part in activity_schema._stream_stored_parts(
         removed_relation, locator) %}
     union all
@@ -618,8 +630,12 @@ written as (
     inner join ({{ part | indent(4) }}
     ) as copies
         on
+            {%- if locator and loop.first %}
+            again._stream_row = copies._stream_row
+            {%- else %}
             again.activity = copies.activity
             and again.activity_id = copies.activity_id
+            {%- endif %}
             and again._was_removed = copies._removed
     {%- endfor %}
 
