@@ -249,21 +249,11 @@ scoped_keys as (
 stored_in_scope as {{ activity_schema.stream_cte_materialized()
     if by_key else '' }}(
 
-    {#- One select per stored relation and activity: each filter is a
-        conjunction that the scan of the stream applies itself. #}
-    {%- for part in activity_schema._stream_stored_parts(
-        removed_relation, locator) %}
-    {%- set outer = loop %}
-    {%- for predicate in plan.stored_scopes %}
     select
         in_scope.*,
         true as _in_scope
-    from ({{ part | indent(4) }}
-    ) as in_scope
-    where {{ predicate }}
-    {{- '\n    union all' if not (outer.last and loop.last) }}
-    {%- endfor %}
-    {%- endfor %}
+    from {{ stored_rows }} as in_scope
+    where {{ plan.stored_scope | indent(4) }}
 
 ),
 

@@ -13,10 +13,6 @@
       less the load cursors (no stored row was loaded after its activity's
       latest `_loaded_at`), so a range of `ts` per activity; plus every row
       of a removed activity;
-    - stored_scopes: the same, one conjunction per activity (`activity =
-      '<name>' and ts >= …`), for a select per activity whose filters the
-      warehouse can push into its scan of the stream (DuckDB cannot push
-      the `or` of them: it read every column of a third of the stream);
     - stream_rows: the rows the stream holds before an incremental run
       (counted by the same scan as its state), none for a full build.
 
@@ -116,24 +112,20 @@
     {%- endfor -%}
 
     {%- set stored = [] -%}
-    {%- set stored_scopes = [] -%}
     {%- for activity in plan_activities -%}
-        {%- set predicate = "activity = '" ~ activity.name ~ "'"
+        {%- do stored.append("(activity = '" ~ activity.name ~ "'"
             ~ ('' if activity.stored_scope == 'true'
-                else ' and ' ~ activity.stored_scope) -%}
-        {%- do stored.append('(' ~ predicate ~ ')') -%}
-        {%- do stored_scopes.append(predicate) -%}
+                else ' and ' ~ activity.stored_scope)
+            ~ ")") -%}
     {%- endfor -%}
     {%- for name in removed -%}
         {%- do stored.append("activity = '" ~ name ~ "'") -%}
-        {%- do stored_scopes.append("activity = '" ~ name ~ "'") -%}
     {%- endfor -%}
     {{ return({
         'activities': plan_activities,
         'removed': removed,
         'horizon': horizon,
         'stored_scope': '(' ~ stored | join('\n        or ') ~ ')',
-        'stored_scopes': stored_scopes,
         'stream_rows': state.values() | sum(attribute='rows')
             if incremental else none,
     }) }}
