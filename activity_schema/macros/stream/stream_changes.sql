@@ -592,7 +592,9 @@ written as (
             and resolved_all.activity_id = entering.activity_id
     where not resolved_all._from_stored
     {#- The stored rows resolved again keep their stored payload: one join
-        per stored relation, so that each finds them by its own key. #}
+        per stored relation, so that each finds them by its own key (the
+        stream's rows by their locator where there is one: DuckDB then
+        reads only the row groups that hold them). #}
     {%- for part in activity_schema._stream_stored_parts(
         removed_relation, locator) %}
     union all
@@ -618,8 +620,12 @@ written as (
     inner join ({{ part | indent(4) }}
     ) as copies
         on
+            {%- if locator and loop.first %}
+            again._stream_row = copies._stream_row
+            {%- else %}
             again.activity = copies.activity
             and again.activity_id = copies.activity_id
+            {%- endif %}
             and again._was_removed = copies._removed
     {%- endfor %}
 
