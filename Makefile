@@ -117,7 +117,7 @@ bench-incremental: deps ## Benchmark incremental customer_stream vs full refresh
 	$(BIN)/python -m bench.bench_incremental $(BENCH_ARGS)
 
 .PHONY: bench-datasets
-bench-datasets: deps ## Benchmark order_journeys vs a sorted copy and the self-join form (BENCH_ARGS=--quick: smoke run)
+bench-datasets: deps ## Benchmark datasets (journeys, nth picks, a time spine) vs their floors and self-joins (BENCH_ARGS=--quick: smoke run)
 	$(BIN)/python -m bench.bench_datasets $(BENCH_ARGS)
 
 # The warehouse adapters of requirements-warehouses.txt, in a venv of their own:

@@ -1,54 +1,38 @@
 """Benchmark of the dataset macro (`activity_schema.dataset`) at scale.
 
-Not a test: it measures, it does not assert. Run from the project root:
+Not a test: it measures, it does not assert targets. It does fail (exit
+status 1) when a self-join form or a hand-written query gives other rows than
+the dataset it stands for. Run from the project root:
 
     .venv/bin/python -m bench.bench_datasets --quick      # ~100k rows, minutes
     .venv/bin/python -m bench.bench_datasets              # 1M + 10M DuckDB, 1M Postgres
 
-For each (engine, stream size) it:
+Three datasets are timed (bench/dataset_models.py): `order_journeys` (picks and
+aggregates before, after and in between), `bench_order_picks` (nth picks, one
+with a join condition, one with a time bound) and `customer_monthly_orders` (a
+monthly time spine). For each (engine, stream size) it:
 
 1. makes a throwaway copy of the project (tests/python/dbt_harness.py), with
-   three extra models in `models/bench/`: `bench_stream_sorted` (the floor: a
-   sorted copy of the stream rows that `order_journeys` reads),
-   `bench_stream_sorted_narrow` (the same with only the columns it reads) and
-   `bench_order_journeys_selfjoin` (the dataset of `order_journeys` written
-   as per-relationship self-joins, the shape the public dbt activity-schema
-   packages generate);
+   the bench models of bench/dataset_models.py in `models/bench/`: each
+   dataset's floor (a sorted copy of the rows it reads), a stricter floor
+   where there is one, and its self-join form;
 2. builds it on the project's own tiny seeds, so that every relation exists,
-   and checks that `order_journeys` and the self-join give the same rows there;
+   and checks that each self-join (and the hand-written query of the time
+   spine) gives the dataset's rows there: a difference stops the run;
 3. replaces the rows of the `customer_stream` table with a generated
-   heavy-tailed stream (`generate_stream`, set-based SQL in a DuckDB
-   "generator" database; copied in with SQL on DuckDB, through CSV and COPY on
-   Postgres; the table, its types and any index it was built with are kept);
+   heavy-tailed stream (bench/dataset_stream.py; copied in by column name
+   with SQL on DuckDB, through CSV and COPY on Postgres; the table, its types
+   and any index it was built with are kept; `_source_customer` is the
+   customer, as in a stream where no identity was resolved);
 4. times `dbt run --select <model> --threads 1` (a fresh dbt process each,
-   `execution_time` of run_results.json): the floor, a narrow floor (the same
-   sorted rows, only the columns `order_journeys` reads) and `order_journeys`
-   in turn, --repeat times (3), keeping the median run of each, then the
-   self-join once, with a timeout; compares the self-join's rows with
-   `order_journeys` when it finishes.
+   `execution_time` of run_results.json): the floors and the datasets take
+   turns, each once per round, --repeat rounds (3), and each keeps its
+   median run; then each self-join once, with a timeout, and compares its
+   rows (and the hand-written query's) with the dataset's.
 
 It prints a markdown table and (for the default sizes, or with --out) writes
 it to bench/results/datasets.md, keeping anything from a `## Findings`
 heading on.
-
-The stream (`generate_stream`): customers 1..N (N = rows / 20); customer k
-holds n_k events with n_k - 1 proportional to k^-s (Zipf's rank-frequency
-law, s = 1 by default: the number of customers with at least m events falls
-as 1/m), rounded at random, so the busiest customers hold thousands of orders
-and tens of thousands of page views while the median one holds a few events.
-Each customer has one created_account, ~10 % of its events are orders
-(placed_order), each order is paid once (85 %), in two parts (12 %: a coupon
-and a card, half of them in the same second) or not at all (3 %)
-(made_payment, revenue_impact in dollars, feature `amount`), the rest are page
-views (viewed_page) of the customer's device: 0-3 anonymous ones before the
-sign-up (customer null), the others logged in (customer and anonymous id).
-Visitors who never log in fill 5 % of the rows. Timestamps are in seconds
-over two years; activity_id is the md5 of the source key as in the project;
-activity_occurrence and activity_repeated_at are computed over
-`partition by activity, coalesce(customer, anonymous_customer_id)
-order by ts, activity_id`; feature_json is JSON (DuckDB) / jsonb (Postgres).
-Randomness is `hash()` of (key, purpose, seed): same arguments, same data
-(with one DuckDB version).
 """
 
 from __future__ import annotations
@@ -76,7 +60,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.datagen import SqlRandom  # noqa: E402
+from bench.dataset_models import (  # noqa: E402
+    DATASET_NAMES, MODELS, BenchDataset, round_models, selected,
+)
+from bench.dataset_stream import STREAM_COLUMNS, generate_stream  # noqa: E402
 from bench.stats import lower_median  # noqa: E402
 from tests.python.dbt_harness import DbtProject  # noqa: E402
 
@@ -84,462 +71,14 @@ RESULTS = REPO_ROOT / "bench" / "results" / "datasets.md"
 SEEDS = REPO_ROOT / "seeds"
 DBT = str(Path(sys.executable).parent / "dbt")
 
-STREAM_COLUMNS = (
-    "activity_id", "ts", "customer", "anonymous_customer_id", "activity",
-    "feature_json", "revenue_impact", "link", "activity_occurrence",
-    "activity_repeated_at",
-)
-DATASET_COLUMNS = (
-    "activity_id", "customer", "ordered_at", "order_occurrence",
-    "first_order_ever_at", "orders_before", "last_visit_before_at",
-    "first_visit_after_at", "first_payment_at", "payments_in_between",
-    "amount_paid_in_between", "last_payment_before_at", "last_order_after_at",
-)
 TARGET_RATIO = {"duckdb": 1.5, "postgres": 2.0}
 TARGET_SPEEDUP = 10.0
 TARGET_SPEEDUP_ROWS = 10_000_000
 
-FLOOR_MODEL = "bench_stream_sorted"
-NARROW_FLOOR_MODEL = "bench_stream_sorted_narrow"
-SELFJOIN_MODEL = "bench_order_journeys_selfjoin"
-DATASET_MODEL = "order_journeys"
 
+class RowsDiffer(RuntimeError):
+    """A self-join or hand-written query gave other rows than its dataset."""
 
-# --------------------------------------------------------------------------- #
-# The generated stream
-# --------------------------------------------------------------------------- #
-def generate_stream(
-    con: duckdb.DuckDBPyConnection,
-    rows: int,
-    *,
-    seed: int = 42,
-    zipf_s: float = 1.0,
-    days: int = 730,
-) -> dict[str, Any]:
-    """Create table `stream` (the ten stream columns) in `con`, ~`rows` rows.
-
-    Returns statistics of the stream (rows per activity, the busiest
-    customers).
-    """
-    r = SqlRandom(seed)
-    t0 = "timestamp '2023-01-01 00:00:00'"
-    period = days * 86400
-    t_end = f"({t0} + to_seconds({period}))"
-    customer_rows = round(rows * 0.95)
-    customers = max(10, round(rows / 20))
-    statements = [
-        # customers: Zipf weights, event counts, sign-up time
-        f"""
-        create or replace table g_customers as
-        with weights as (
-            select k, pow(k, -{zipf_s}) as w from range(1, {customers} + 1) as t(k)
-        ),
-        total as (select sum(w) as total_w from weights)
-        select
-            k,
-            1 + cast(floor(({customer_rows} - {customers}) * w / total_w
-                + {r.u('events', 'k')}) as bigint) as n_events,
-            {t0} + to_seconds(cast(floor({r.u('signup', 'k')} * {0.8 * period})
-                as bigint)) as signup_at
-        from weights, total
-        """,
-        f"""
-        create or replace table g_customer_orders as
-        select
-            k,
-            n_events,
-            signup_at,
-            cast(floor(0.10 * (n_events - 1) + {r.u('orders', 'k')}) as bigint)
-                as n_orders
-        from g_customers
-        """,
-        # orders, at any second between the sign-up and the end
-        f"""
-        create or replace table g_orders as
-        with expanded as (
-            select k, signup_at, unnest(range(n_orders)) as j
-            from g_customer_orders
-            where n_orders > 0
-        ),
-        numbered as (
-            select row_number() over (order by k, j) as order_id, *
-            from expanded
-        )
-        select
-            order_id,
-            k,
-            signup_at + to_seconds(60 + cast(floor({r.u('order_at', 'order_id')}
-                * (epoch({t_end}) - epoch(signup_at) - 60)) as bigint)) as ts,
-            {r.u('status', 'order_id')} as u_status,
-            {r.u('pay', 'order_id')} as u_pay
-        from numbered
-        """,
-        f"""
-        create or replace table g_payments as
-        with planned as (
-            select
-                o.order_id,
-                o.k,
-                o.ts + to_seconds({r.int(30, 7200, 'paid_at', 'o.order_id')})
-                    as paid_at,
-                o.u_pay < 0.15 as split,
-                1000 + 50 * {r.int(0, 40, 'total', 'o.order_id')} as total_cents,
-                200 + 100 * {r.int(0, 6, 'coupon', 'o.order_id')} as coupon_cents,
-                {r.u('same_second', 'o.order_id')} < 0.5 as same_second,
-                {r.int(5, 300, 'card_delay', 'o.order_id')} as card_delay,
-                (['credit_card', 'bank_transfer', 'gift_card'])[
-                    {r.int(1, 3, 'method', 'o.order_id')}] as method
-            from g_orders as o
-            where o.u_pay >= 0.03
-        ),
-        parts as (
-            select order_id, k, paid_at as ts, 1 as part,
-                case when split then 'coupon' else method end as method,
-                case when split then coupon_cents else total_cents end as cents
-            from planned
-            union all
-            select order_id, k,
-                case when same_second then paid_at
-                    else paid_at + to_seconds(card_delay) end,
-                2, method, total_cents - coupon_cents
-            from planned
-            where split
-        )
-        select row_number() over (order by order_id, part) as payment_id, *
-        from parts
-        """,
-        # page views: what is left of each customer's events
-        """
-        create or replace table g_customer_views as
-        select
-            c.k,
-            c.signup_at,
-            greatest(0, c.n_events - 1 - c.n_orders
-                - coalesce(p.n_payments, 0)) as n_views
-        from g_customer_orders as c
-        left join (
-            select k, count(*) as n_payments from g_payments group by k
-        ) as p on p.k = c.k
-        """,
-        f"""
-        create or replace table g_views as
-        with expanded as (
-            select
-                k,
-                signup_at,
-                least(n_views, {r.int(0, 3, 'pre', 'k')}) as n_pre,
-                unnest(range(n_views)) as j
-            from g_customer_views
-            where n_views > 0
-        ),
-        customer_views as (
-            select
-                'v' || k as visitor_id,
-                case when j < n_pre then null else k end as k,
-                case
-                    when j < n_pre then signup_at - to_seconds(
-                        {r.int(10, 3 * 86400, 'pre_at', 'k', 'j')})
-                    else signup_at + to_seconds(5 + cast(floor(
-                        {r.u('view_at', 'k', 'j')}
-                        * (epoch({t_end}) - epoch(signup_at) - 5)) as bigint))
-                end as ts,
-                (['/', '/menu', '/menu', '/cart', '/checkout', '/account'])[
-                    {r.int(1, 6, 'page', 'k', 'j')}] as page_path
-            from expanded
-        ),
-        budget as (
-            select greatest(0, {rows}
-                - (select count(*) from g_customers)
-                - (select count(*) from g_orders)
-                - (select count(*) from g_payments)
-                - (select count(*) from customer_views)) as anonymous_rows
-        ),
-        anonymous_expanded as (
-            select a, unnest(range({r.int(1, 6, 'anon_n', 'a')})) as j
-            from range(1, (select anonymous_rows from budget) // 2 + 2) as t(a)
-        ),
-        anonymous_views as (
-            select
-                'v' || ({customers} + a) as visitor_id,
-                cast(null as bigint) as k,
-                {t0} + to_seconds(cast(floor({r.u('anon_at', 'a', 'j')}
-                    * {period}) as bigint)) as ts,
-                (['/', '/menu', '/cart'])[{r.int(1, 3, 'anon_page', 'a', 'j')}]
-                    as page_path,
-                row_number() over (order by a, j) as keep
-            from anonymous_expanded
-        )
-        select
-            row_number() over (order by ts, visitor_id, page_path) as event_id,
-            *
-        from (
-            select * from customer_views
-            union all
-            select visitor_id, k, ts, page_path from anonymous_views
-            where keep <= (select anonymous_rows from budget)
-        )
-        """,
-        f"""
-        create or replace table g_stream_rows as
-        select
-            md5(cast(k as varchar)) as activity_id,
-            signup_at as ts,
-            cast(k as varchar) as customer,
-            cast(null as varchar) as anonymous_customer_id,
-            'created_account' as activity,
-            json_object(
-                'first_name', (['Ana', 'Ben', 'Chen', 'Dana', 'Eli', 'Fay'])[
-                    {r.int(1, 6, 'first_name', 'k')}],
-                'last_name', chr(cast({r.int(65, 90, 'last_name', 'k')}
-                    as integer)) || '.'
-            ) as feature_json,
-            cast(null as decimal(28, 6)) as revenue_impact,
-            cast(null as varchar) as link
-        from g_customers
-        union all
-        select
-            md5(cast(order_id as varchar)),
-            ts,
-            cast(k as varchar),
-            null,
-            'placed_order',
-            json_object(
-                'order_id', cast(order_id as integer),
-                'order_status', case
-                    when epoch({t_end}) - epoch(ts) < 3 * 86400 then case
-                        when u_status < 0.45 then 'placed'
-                        when u_status < 0.80 then 'shipped'
-                        else 'completed' end
-                    else case
-                        when u_status < 0.03 then 'placed'
-                        when u_status < 0.06 then 'shipped'
-                        when u_status < 0.91 then 'completed'
-                        when u_status < 0.94 then 'return_pending'
-                        else 'returned' end
-                end
-            ),
-            null,
-            null
-        from g_orders
-        union all
-        select
-            md5(cast(payment_id as varchar)),
-            ts,
-            cast(k as varchar),
-            null,
-            'made_payment',
-            json_object(
-                'payment_id', cast(payment_id as integer),
-                'order_id', cast(order_id as integer),
-                'payment_method', method,
-                'amount', cast(cast(cents as decimal(28, 6)) / 100 as decimal(28, 6))
-            ),
-            cast(cast(cents as decimal(28, 6)) / 100 as decimal(28, 6)),
-            null
-        from g_payments
-        union all
-        select
-            md5(cast(event_id as varchar)),
-            ts,
-            cast(k as varchar),
-            'web_' || visitor_id,
-            'viewed_page',
-            json_object('page_path', page_path, 'visitor_id', visitor_id),
-            null,
-            null
-        from g_views
-        """,
-        """
-        create or replace table stream as
-        select
-            *,
-            row_number() over entity_activity as activity_occurrence,
-            lead(ts) over entity_activity as activity_repeated_at
-        from g_stream_rows
-        window entity_activity as (
-            partition by activity, coalesce(customer, anonymous_customer_id)
-            order by ts, activity_id
-        )
-        order by ts, activity, activity_id
-        """,
-    ]
-    for statement in statements:
-        con.execute(statement)
-    for table in (
-        "g_customers", "g_customer_orders", "g_orders", "g_payments",
-        "g_customer_views", "g_views", "g_stream_rows",
-    ):
-        con.execute(f"drop table {table}")
-    con.execute("checkpoint")
-    return stream_stats(con)
-
-
-def stream_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Rows per activity and the shape of the tail, of table `stream`."""
-    per_activity = dict(
-        con.execute(
-            "select activity, count(*) from stream group by 1 order by 1"
-        ).fetchall()
-    )
-    top = con.execute(
-        """
-        with per_customer as (
-            select
-                customer,
-                count(*) as events,
-                count(*) filter (where activity = 'placed_order') as orders,
-                count(*) filter (where activity = 'made_payment') as payments,
-                count(*) filter (where activity = 'viewed_page') as views
-            from stream
-            where customer is not null
-            group by customer
-        )
-        select
-            count(*) as customers,
-            max(events), max(orders), max(views),
-            quantile_disc(events, 0.5) as median_events,
-            quantile_disc(events, 0.99) as p99_events,
-            (select count(*) from per_customer where orders >= 1000),
-            (select count(*) from per_customer where views >= 10000)
-        from per_customer
-        """
-    ).fetchone()
-    (customers, max_events, max_orders, max_views, median, p99,
-     orders_1000, views_10000) = top
-    total = sum(per_activity.values())
-    return {
-        "rows": total,
-        "per_activity": per_activity,
-        "customers": customers,
-        "busiest_customer_events": max_events,
-        "busiest_orders": max_orders,
-        "busiest_views": max_views,
-        "median_events": median,
-        "p99_events": p99,
-        "customers_with_1000_orders": orders_1000,
-        "customers_with_10000_views": views_10000,
-        "anonymous_only_rows": con.execute(
-            "select count(*) from stream where customer is null"
-        ).fetchone()[0],
-    }
-
-
-# --------------------------------------------------------------------------- #
-# The benchmark models added to the throwaway copy
-# --------------------------------------------------------------------------- #
-FLOOR_SQL = """\
-{#- The floor: a sorted copy of the stream rows order_journeys reads (its
-    three activities, every column), in the order the dataset needs them
-    (entity, then time), built the way every dataset model is built (a
-    table materialization). -#}
-{{ config(materialized='table') }}
-
-select * from {{ ref('customer_stream') }}
-where activity in ('placed_order', 'viewed_page', 'made_payment')
-order by coalesce(customer, anonymous_customer_id), ts, activity_id
-"""
-
-# A stricter floor: the same rows and order, only the stream columns
-# order_journeys reads (no feature_json or link), so that writing the copy
-# weighs less next to the sort.
-NARROW_FLOOR_SQL = """\
-{{ config(materialized='table') }}
-
-select
-    activity_id, ts, customer, anonymous_customer_id, activity,
-    revenue_impact, activity_occurrence, activity_repeated_at
-from {{ ref('customer_stream') }}
-where activity in ('placed_order', 'viewed_page', 'made_payment')
-order by coalesce(customer, anonymous_customer_id), ts, activity_id
-"""
-
-# order_journeys as per-relationship self-joins: one CTE per appended
-# relationship, the primary rows left-joined to the appended activity's rows
-# on customer and the relationship's time condition, aggregated back to one
-# row per primary row, then the CTEs joined back on the primary activity_id
-# (the shape of the public dbt activity-schema packages). Picks of ts are
-# min/max, which gives the same values as a row_number() pick on (ts,
-# activity_id) and is cheaper. first_ever joins on activity_occurrence = 1
-# (an equi-join), as the packages do. Placed orders always carry a customer,
-# so joining on `customer` equals joining on the entity
-# coalesce(customer, anonymous_customer_id): a row of another entity never has
-# that customer.
-SELFJOIN_SQL = """\
-{{ config(materialized='table') }}
-{%- if target.type == 'postgres' and var('bench_statement_timeout_ms', 0) %}
-{{ config(pre_hook="set statement_timeout = "
-    ~ var('bench_statement_timeout_ms')) }}
-{%- endif %}
-{%- set stream = ref('customer_stream') %}
-{%- set in_between = 'a.ts > p.ts and (p.activity_repeated_at is null'
-    ~ ' or a.ts <= p.activity_repeated_at)' %}
-{%- set relationships = [
-    ('first_order_ever', 'placed_order', 'a.activity_occurrence = 1',
-        ['min(a.ts) as first_order_ever_at']),
-    ('orders_before', 'placed_order', 'a.ts < p.ts',
-        ['count(a.activity_id) as orders_before']),
-    ('last_visit_before', 'viewed_page', 'a.ts < p.ts',
-        ['max(a.ts) as last_visit_before_at']),
-    ('first_visit_after', 'viewed_page', 'a.ts > p.ts',
-        ['min(a.ts) as first_visit_after_at']),
-    ('first_payment_in_between', 'made_payment', in_between,
-        ['min(a.ts) as first_payment_at']),
-    ('payments_in_between', 'made_payment', in_between,
-        ['count(a.activity_id) as payments_in_between',
-         'case when count(a.activity_id) = 0 then 0'
-         ~ ' else sum(a.revenue_impact) end as amount_paid_in_between']),
-    ('last_payment_before', 'made_payment', 'a.ts < p.ts',
-        ['max(a.ts) as last_payment_before_at']),
-    ('last_order_after', 'placed_order', 'a.ts > p.ts',
-        ['max(a.ts) as last_order_after_at']),
-] %}
-
-with
-{%- for name, activity, condition, outputs in relationships %}
-
-{{ name }} as (
-
-    select
-        p.activity_id,
-        {{ outputs | join(',\\n        ') }}
-    from {{ stream }} as p
-    left join {{ stream }} as a
-        on
-            a.customer = p.customer
-            and a.activity = '{{ activity }}'
-            and {{ condition }}
-    where p.activity = 'placed_order'
-    group by p.activity_id
-
-),
-{%- endfor %}
-
-final as (
-
-    select
-        p.activity_id,
-        p.customer,
-        p.ts as ordered_at,
-        p.activity_occurrence as order_occurrence,
-        first_order_ever.first_order_ever_at,
-        orders_before.orders_before,
-        last_visit_before.last_visit_before_at,
-        first_visit_after.first_visit_after_at,
-        first_payment_in_between.first_payment_at,
-        payments_in_between.payments_in_between,
-        payments_in_between.amount_paid_in_between,
-        last_payment_before.last_payment_before_at,
-        last_order_after.last_order_after_at
-    from {{ stream }} as p
-    {%- for name, activity, condition, outputs in relationships %}
-    left join {{ name }} on {{ name }}.activity_id = p.activity_id
-    {%- endfor %}
-    where p.activity = 'placed_order'
-
-)
-
-select * from final
-"""
 
 # --------------------------------------------------------------------------- #
 # Running dbt in its own process
@@ -556,6 +95,7 @@ class Timed:
     timed_out: bool = False
     message: str = ""
     limit: float | None = None  # the timeout it ran with
+    round: int | None = None  # the round of a run taken in turns
 
 
 def run_dbt(
@@ -659,64 +199,110 @@ def cancel_backends(project: DbtProject) -> None:
             )
 
 
+
+
 # --------------------------------------------------------------------------- #
 # One case: an engine and a stream size
 # --------------------------------------------------------------------------- #
 @dataclass
+class Check:
+    """The rows of a dataset compared with those of its self-join (or of a
+    hand-written query of the same result)."""
+
+    dataset: str
+    other: str
+    stage: str  # "project seeds" or "generated stream"
+    result: dict[str, Any]
+
+    @property
+    def equal(self) -> bool:
+        return bool(self.result["equal"])
+
+
+@dataclass
 class Case:
     engine: str
     rows: int
+    datasets: tuple[BenchDataset, ...] = ()
     stream: dict[str, Any] = field(default_factory=dict)
-    floor: Timed | None = None
-    narrow_floor: Timed | None = None
-    dataset: Timed | None = None
-    selfjoin: Timed | None = None
-    tiny_check: dict[str, Any] | None = None
-    check: dict[str, Any] | None = None
-    floor_runs: list[Timed] = field(default_factory=list)
-    narrow_floor_runs: list[Timed] = field(default_factory=list)
-    dataset_runs: list[Timed] = field(default_factory=list)
+    runs: dict[str, list[Timed]] = field(default_factory=dict)  # taken in turns
+    selfjoins: dict[str, Timed] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
     indexes: list[str] = field(default_factory=list)
     physical_design: str = ""
-    notes: list[str] = field(default_factory=list)
+    selfjoin_timeout: float = 0.0
 
     @property
-    def ratio(self) -> float | None:
-        """order_journeys s / floor s (a lower bound when it timed out)."""
-        return self.ratio_to(self.floor)
+    def label(self) -> str:
+        return f"{self.engine} {self.stream.get('rows', self.rows):,}"
+
+    def median(self, model: str | None) -> Timed | None:
+        runs = self.runs.get(model or "")
+        return median_run(runs) if runs else None
+
+    def timeline(self) -> list[Timed]:
+        """Every run in the order it ran: the rounds, then the self-joins."""
+        order = {m: i for i, m in enumerate(round_models(self.datasets))}
+        turns = sorted((t for runs in self.runs.values() for t in runs),
+                       key=lambda t: (t.round or 0, order.get(t.model, 0)))
+        return turns + list(self.selfjoins.values())
+
+
+@dataclass
+class Outcome:
+    """One dataset's times in one case, and its ratios."""
+
+    case: Case
+    dataset: BenchDataset
 
     @property
-    def narrow_ratio(self) -> float | None:
-        """order_journeys s / narrow floor s."""
-        return self.ratio_to(self.narrow_floor)
+    def timed(self) -> Timed | None:
+        return self.case.median(self.dataset.name)
+
+    @property
+    def floor(self) -> Timed | None:
+        return self.case.median(self.dataset.floor)
+
+    @property
+    def strict(self) -> Timed | None:
+        return self.case.median(self.dataset.strict)
+
+    @property
+    def selfjoin(self) -> Timed | None:
+        return self.case.selfjoins.get(self.dataset.selfjoin)
 
     def ratio_to(self, floor: Timed | None) -> float | None:
-        if not (self.dataset and floor and floor.seconds):
+        """dataset s / floor s (a lower bound when the dataset timed out)."""
+        timed = self.timed
+        if not (timed and floor and floor.seconds and floor.status == "success"):
             return None
-        if self.dataset.timed_out and self.dataset.limit:
-            return self.dataset.limit / floor.seconds
-        if self.dataset.seconds and self.dataset.status == "success":
-            return self.dataset.seconds / floor.seconds
+        if timed.timed_out and timed.limit:
+            return timed.limit / floor.seconds
+        if timed.seconds and timed.status == "success":
+            return timed.seconds / floor.seconds
         return None
 
     @property
     def speedup(self) -> tuple[float | None, str]:
-        """(self-join s / order_journeys s, '' or '> ' or '< ' for a bound)."""
-        if not (self.dataset and self.selfjoin):
+        """(self-join s / dataset s, '' or '> ' or '< ' for a bound)."""
+        timed, joined = self.timed, self.selfjoin
+        if not (timed and joined):
             return None, ""
-        joined = self.selfjoin.seconds if (
-            self.selfjoin.status == "success") else None
-        if self.dataset.timed_out and self.dataset.limit and joined:
-            return joined / self.dataset.limit, "< "
-        if not (self.dataset.seconds and self.dataset.status == "success"):
+        joined_s = joined.seconds if joined.status == "success" else None
+        if timed.timed_out and timed.limit and joined_s:
+            return joined_s / timed.limit, "< "
+        if not (timed.seconds and timed.status == "success"):
             return None, ""
-        if self.selfjoin.timed_out:
-            return (self.selfjoin.limit or self.selfjoin_timeout) / self.dataset.seconds, "> "
-        if joined:
-            return joined / self.dataset.seconds, ""
+        if joined.timed_out:
+            limit = joined.limit or self.case.selfjoin_timeout
+            return limit / timed.seconds, "> "
+        if joined_s:
+            return joined_s / timed.seconds, ""
         return None, ""
 
-    selfjoin_timeout: float = 0.0
+
+def outcomes(cases: list[Case]) -> list[Outcome]:
+    return [Outcome(case, dataset) for case in cases for dataset in case.datasets]
 
 
 def median_run(runs: list[Timed]) -> Timed:
@@ -751,80 +337,118 @@ def prepare_project(
         profiles_path.write_text(yaml.safe_dump(profiles, sort_keys=False))
     bench_models = project.root / "models" / "bench"
     bench_models.mkdir(parents=True, exist_ok=True)
-    (bench_models / f"{FLOOR_MODEL}.sql").write_text(FLOOR_SQL)
-    (bench_models / f"{NARROW_FLOOR_MODEL}.sql").write_text(NARROW_FLOOR_SQL)
-    (bench_models / f"{SELFJOIN_MODEL}.sql").write_text(SELFJOIN_SQL)
+    for name, sql in MODELS.items():
+        (bench_models / f"{name}.sql").write_text(sql)
     project.copy_seeds(SEEDS)
     return project
 
 
-def build_tiny(project: DbtProject, log: Path) -> None:
+def build_tiny(project: DbtProject, datasets: tuple[BenchDataset, ...],
+               log: Path) -> None:
+    models = round_models(datasets) + [d.selfjoin for d in datasets]
     for args in (
         ("deps",),
         ("seed", "--full-refresh"),
-        ("run", "--select", f"+{DATASET_MODEL}", FLOOR_MODEL,
-         NARROW_FLOOR_MODEL, SELFJOIN_MODEL),
+        ("run", "--select", *(f"+{model}" for model in models)),
     ):
         code, _ = run_dbt(project, *args, log=log)
         if code != 0:
             raise RuntimeError(f"dbt {' '.join(args)} failed; see {log}")
 
 
-def compare(project: DbtProject, selfjoin: str = SELFJOIN_MODEL) -> dict[str, Any]:
-    """Rows of order_journeys vs the self-join: counts and mismatches."""
+def compare(project: DbtProject, dataset: BenchDataset, other: str) -> dict[str, Any]:
+    """Rows of the dataset vs those of `other` (its self-join, or a
+    hand-written query of the same result), joined on the dataset's keys:
+    counts, rows on one side only, and per column the rows whose values
+    differ (`is distinct from`) and the dataset's non-null values."""
     schema = project.schema
-    checks = ",\n".join(
-        f"sum(case when o.activity_id is not null and s.activity_id is not null"
-        f" and o.{c} is distinct from s.{c} then 1 else 0 end) as {c}"
-        for c in DATASET_COLUMNS[1:]
+    left, right = f"{schema}.{dataset.name}", f"{schema}.{other}"
+    key = dataset.keys[0]
+    on = " and ".join(f"d.{k} = o.{k}" for k in dataset.keys)
+    differ = ",\n".join(
+        f"sum(case when d.{key} is not null and o.{key} is not null"
+        f" and d.{c} is distinct from o.{c} then 1 else 0 end)"
+        for c in dataset.columns
     )
-    sql = f"""
+    non_null = ",\n".join(
+        f"count(d.{c})" for c in dataset.columns
+    )
+    row = project.query(f"""
         select
-            (select count(*) from {schema}.{DATASET_MODEL}) as dataset_rows,
-            (select count(*) from {schema}.{selfjoin}) as selfjoin_rows,
-            sum(case when s.activity_id is null then 1 else 0 end) as only_dataset,
-            sum(case when o.activity_id is null then 1 else 0 end) as only_selfjoin,
-            {checks}
-        from {schema}.{DATASET_MODEL} as o
-        full outer join {schema}.{selfjoin} as s
-            on o.activity_id = s.activity_id
-    """
-    row = project.query(sql)[0]
-    names = ["dataset_rows", "selfjoin_rows", "only_dataset", "only_selfjoin",
-             *DATASET_COLUMNS[1:]]
-    result = dict(zip(names, [int(v or 0) for v in row]))
-    mismatched = {k: v for k, v in result.items()
-                  if k in DATASET_COLUMNS[1:] and v}
+            (select count(*) from {left}),
+            (select count(*) from {right}),
+            sum(case when o.{key} is null then 1 else 0 end),
+            sum(case when d.{key} is null then 1 else 0 end),
+            {differ},
+            {non_null}
+        from {left} as d
+        full outer join {right} as o on {on}
+    """)[0]
+    values = [int(v or 0) for v in row]
+    n = len(dataset.columns)
+    result: dict[str, Any] = dict(zip(
+        ["dataset_rows", "other_rows", "only_dataset", "only_other"], values[:4]))
+    mismatched = {c: v for c, v in zip(dataset.columns, values[4:4 + n]) if v}
     result["mismatched_columns"] = mismatched
+    result["non_null"] = dict(zip(dataset.columns, values[4 + n:]))
     result["equal"] = (
         not mismatched and not result["only_dataset"]
-        and not result["only_selfjoin"]
-        and result["dataset_rows"] == result["selfjoin_rows"]
+        and not result["only_other"]
+        and result["dataset_rows"] == result["other_rows"]
     )
     if mismatched:
         column = next(iter(mismatched))
+        keys = ", ".join(f"d.{k}" for k in dataset.keys)
         result["example"] = [
             tuple(str(v) for v in r) for r in project.query(f"""
-            select o.activity_id, o.customer, o.ordered_at, o.{column},
-                s.{column}
-            from {schema}.{DATASET_MODEL} as o
-            join {schema}.{selfjoin} as s on o.activity_id = s.activity_id
-            where o.{column} is distinct from s.{column}
-            order by o.customer, o.ordered_at
+            select {keys}, d.{column}, o.{column}
+            from {left} as d
+            join {right} as o on {on}
+            where d.{column} is distinct from o.{column}
+            order by {keys}
             limit 3
         """)]
     return result
 
 
+def check_rows(project: DbtProject, case: Case, dataset: BenchDataset,
+               other: str, stage: str) -> Check:
+    """Compare, record and say; a difference is printed to stderr."""
+    check = Check(dataset.name, other, stage, compare(project, dataset, other))
+    case.checks.append(check)
+    say(f"[{case.label}] {stage}: {dataset.name} vs {other}: "
+        f"{'same rows' if check.equal else 'ROWS DIFFER'}: {check.result}")
+    if not check.equal:
+        print(f"MISMATCH [{case.label}] {stage}: {other} does not give the rows "
+              f"of {dataset.name}: {check.result}", file=sys.stderr, flush=True)
+    return check
+
+
 def load_stream(project: DbtProject, generator: Path, work: Path) -> None:
-    """Replace the rows of customer_stream with the generator's `stream`."""
-    columns = ", ".join(STREAM_COLUMNS)
+    """Replace the rows of customer_stream with the generator's `stream`,
+    by column name: the stream's own columns, and `_source_customer` (where
+    the stream has it) equal to `customer`, as no identity was resolved.
+    The stream's other metadata columns stay null."""
+    stored = {name.lower() for (name,) in project.query(
+        "select column_name from information_schema.columns"
+        f" where table_schema = '{project.schema}'"
+        " and table_name = 'customer_stream'")}
+    missing = set(STREAM_COLUMNS) - stored
+    if missing:
+        raise RuntimeError(f"customer_stream lacks the columns {sorted(missing)}")
+    targets = list(STREAM_COLUMNS)
+    selects = list(STREAM_COLUMNS)
+    if "_source_customer" in stored:
+        targets.append("_source_customer")
+        selects.append("customer as _source_customer")
+    into, select = ", ".join(targets), ", ".join(selects)
     if project.target == "duckdb":
         project.execute(
             f"attach '{generator}' as generator (read_only)",
             "delete from main.customer_stream",
-            f"insert into main.customer_stream ({columns})"
-            f" select {columns} from generator.main.stream order by ts, activity, activity_id",
+            f"insert into main.customer_stream ({into})"
+            f" select {select} from generator.main.stream"
+            " order by ts, activity, activity_id",
             "detach generator",
             "checkpoint",
         )
@@ -834,7 +458,7 @@ def load_stream(project: DbtProject, generator: Path, work: Path) -> None:
     csv_path = work / "stream.csv"
     with duckdb.connect(str(generator), read_only=True) as con:
         con.execute(
-            f"copy (select {columns} from stream order by ts, activity, activity_id)"
+            f"copy (select {select} from stream order by ts, activity, activity_id)"
             f" to '{csv_path}' (header, delimiter ',')"
         )
     with contextlib.closing(psycopg2.connect(
@@ -845,7 +469,7 @@ def load_stream(project: DbtProject, generator: Path, work: Path) -> None:
         with con.cursor() as cur, open(csv_path) as handle:
             cur.execute("truncate analytics.customer_stream")
             cur.copy_expert(
-                f"copy analytics.customer_stream ({columns})"
+                f"copy analytics.customer_stream ({into})"
                 " from stdin with (format csv, header true)",
                 handle,
             )
@@ -880,55 +504,70 @@ def run_case(
     args: argparse.Namespace,
     work: Path,
 ) -> Case:
-    """Fill `case` in as its steps finish (a stopped run keeps what it has)."""
+    """Fill `case` in as its steps finish (a stopped run keeps what it has).
+
+    Raises RowsDiffer when a self-join or hand-written query differs from
+    its dataset on the project's seeds (before anything is timed)."""
     engine, rows = case.engine, case.rows
     case.selfjoin_timeout = args.timeout
     tmp = work / f"{engine}_{rows}"
     tmp.mkdir(parents=True, exist_ok=True)
     log = tmp / "dbt.log"
     project = prepare_project(tmp, engine, args.duckdb_memory_limit)
-    say(f"[{engine} {rows:,}] copy at {project.root}; dbt log {log}")
+    say(f"[{case.label}] copy at {project.root}; dbt log {log}")
     try:
-        build_tiny(project, log)
-        case.tiny_check = compare(project)
-        say(f"[{engine} {rows:,}] tiny seeds: order_journeys vs self-join "
-            f"{'equal' if case.tiny_check['equal'] else 'DIFFER'}: "
-            f"{case.tiny_check}")
+        build_tiny(project, case.datasets, log)
+        tiny = [check_rows(project, case, dataset, other, "project seeds")
+                for dataset in case.datasets for other in dataset.compared]
+        if not all(check.equal for check in tiny):
+            raise RowsDiffer(
+                "on the project's seeds: " + "; ".join(
+                    f"{c.other} vs {c.dataset}: {c.result}"
+                    for c in tiny if not c.equal))
         describe_physical(project, case, tmp / "physical.log")
         started = time.perf_counter()
         load_stream(project, generator, tmp)
-        say(f"[{engine} {rows:,}] stream loaded in "
+        say(f"[{case.label}] stream loaded in "
             f"{time.perf_counter() - started:.1f} s; indexes: {case.indexes}")
-        # The floors and order_journeys take turns `repeat` times; each
-        # keeps its median run (other jobs share the machine: one run can be
-        # slowed several times over).
-        for _ in range(args.repeat):
-            case.floor_runs.append(timed_model(project, FLOOR_MODEL, log=log))
-            say(f"[{engine} {rows:,}] floor: {case.floor_runs[-1]}")
-            case.narrow_floor_runs.append(
-                timed_model(project, NARROW_FLOOR_MODEL, log=log))
-            say(f"[{engine} {rows:,}] narrow floor: {case.narrow_floor_runs[-1]}")
-            case.dataset_runs.append(timed_model(
-                project, DATASET_MODEL, timeout=args.dataset_timeout, log=log))
-            say(f"[{engine} {rows:,}] order_journeys: {case.dataset_runs[-1]}")
-            case.floor = median_run(case.floor_runs)
-            case.narrow_floor = median_run(case.narrow_floor_runs)
-            case.dataset = median_run(case.dataset_runs)
-            if case.dataset_runs[-1].status != "success":
-                break
-        if not args.skip_selfjoin:
-            case.selfjoin = timed_model(
-                project, SELFJOIN_MODEL, timeout=args.timeout, log=log,
+        # The floors and the datasets take turns, `repeat` rounds; each
+        # keeps its median run (other jobs share the machine: one run can
+        # be slowed several times over). A model that fails or times out
+        # is not run again.
+        with_timeout = {d.name for d in case.datasets} | {
+            d.strict for d in case.datasets if d.strict}
+        stopped: set[str] = set()
+        for round_ in range(1, args.repeat + 1):
+            for model in round_models(case.datasets):
+                if model in stopped:
+                    continue
+                timed = timed_model(
+                    project, model, log=log,
+                    timeout=args.dataset_timeout if model in with_timeout else None)
+                timed.round = round_
+                case.runs.setdefault(model, []).append(timed)
+                say(f"[{case.label}] round {round_}: {model}: {timed}")
+                if timed.status != "success":
+                    stopped.add(model)
+        for dataset in case.datasets:
+            timed = case.median(dataset.name)
+            if dataset.strict_same_rows and dataset.strict not in stopped and (
+                    timed and timed.status == "success"):
+                check_rows(project, case, dataset, dataset.strict,
+                           "generated stream")
+            if args.skip_selfjoin:
+                continue
+            joined = timed_model(
+                project, dataset.selfjoin, timeout=args.timeout, log=log,
                 dbt_vars={"bench_statement_timeout_ms": int(args.timeout * 1000)},
             )
-            say(f"[{engine} {rows:,}] self-join: {case.selfjoin}")
-            if case.selfjoin.status == "success" and case.dataset.status == "success":
-                case.check = compare(project)
-                say(f"[{engine} {rows:,}] order_journeys vs self-join: "
-                    f"{'equal' if case.check['equal'] else 'DIFFER'}: {case.check}")
+            case.selfjoins[dataset.selfjoin] = joined
+            say(f"[{case.label}] self-join: {joined}")
+            if joined.status == "success" and timed and timed.status == "success":
+                check_rows(project, case, dataset, dataset.selfjoin,
+                           "generated stream")
     finally:
         if args.keep:
-            say(f"[{engine} {rows:,}] kept {project.root}")
+            say(f"[{case.label}] kept {project.root}")
         else:
             project.drop()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -948,54 +587,73 @@ def fmt_s(timed: Timed | None, timeout: float) -> str:
     return f"{timed.seconds:.2f}"
 
 
+def fmt_ratio(outcome: Outcome, floor: Timed | None) -> str:
+    ratio = outcome.ratio_to(floor)
+    if ratio is None:
+        return "-"
+    return f"{'> ' if outcome.timed.timed_out else ''}{ratio:.2f}x"
+
+
 def table(cases: list[Case], timeout: float) -> str:
     lines = [
-        "| engine | rows | order_journeys s | floor s | ratio to floor "
-        "| narrow floor s | ratio to narrow floor "
+        "| engine | rows | dataset | dataset s | floor s | ratio to floor "
+        "| stricter floor s | ratio to stricter floor "
         "| self-join s | speed-up vs self-join |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for case in cases:
-        ratio, narrow_ratio = (
-            "-" if r is None else
-            f"{'> ' if case.dataset.timed_out else ''}{r:.2f}x"
-            for r in (case.ratio, case.narrow_ratio))
-        speedup, bound = case.speedup
+    for outcome in outcomes(cases):
+        case, dataset = outcome.case, outcome.dataset
+        strict = "-"
+        if dataset.strict:
+            strict = f"{fmt_s(outcome.strict, timeout)} ({dataset.strict_label})"
+        speedup, bound = outcome.speedup
         speedup_text = "-" if speedup is None else f"{bound}{speedup:.1f}x"
         lines.append(
             f"| {case.engine} | {case.stream.get('rows', case.rows):,} "
-            f"| {fmt_s(case.dataset, timeout)} | {fmt_s(case.floor, timeout)} "
-            f"| {ratio} | {fmt_s(case.narrow_floor, timeout)} | {narrow_ratio} "
-            f"| {fmt_s(case.selfjoin, timeout)} | {speedup_text} |"
+            f"| {dataset.name} | {fmt_s(outcome.timed, timeout)} "
+            f"| {fmt_s(outcome.floor, timeout)} | {fmt_ratio(outcome, outcome.floor)} "
+            f"| {strict} | {fmt_ratio(outcome, outcome.strict)} "
+            f"| {fmt_s(outcome.selfjoin, timeout)} | {speedup_text} |"
         )
     return "\n".join(lines)
 
 
+def mismatches(cases: list[Case]) -> list[str]:
+    return [
+        f"- **ROWS DIFFER**: {case.label}, {check.stage}: `{check.other}` vs "
+        f"`{check.dataset}`: {check.result}"
+        for case in cases for check in case.checks if not check.equal
+    ]
+
+
 def verdicts(cases: list[Case]) -> list[str]:
     out = []
-    for case in cases:
-        label = f"{case.engine} {case.stream.get('rows', case.rows):,} rows"
+    for outcome in outcomes(cases):
+        case, dataset = outcome.case, outcome.dataset
+        label = f"{case.label} rows, {dataset.name}"
         limit = TARGET_RATIO[case.engine]
-        for name, ratio in (("floor", case.ratio),
-                            ("narrow floor", case.narrow_ratio)):
+        for name, floor in (("floor", outcome.floor),
+                            (dataset.strict_label, outcome.strict)):
+            ratio = outcome.ratio_to(floor)
             if ratio is None:
                 continue
-            met = ratio <= limit and not case.dataset.timed_out
+            timed_out = outcome.timed.timed_out
+            met = ratio <= limit and not timed_out
             out.append(
                 f"- {label}: within {limit}x of the {name}: "
                 f"{'**met**' if met else '**missed**'} "
-                f"({'> ' if case.dataset.timed_out else ''}{ratio:.2f}x)"
+                f"({'> ' if timed_out else ''}{ratio:.2f}x)"
             )
-        speedup, bound = case.speedup
-        if case.rows >= TARGET_SPEEDUP_ROWS and case.selfjoin is not None:
+        speedup, bound = outcome.speedup
+        if case.rows >= TARGET_SPEEDUP_ROWS and outcome.selfjoin is not None:
             if speedup is None:
                 out.append(f"- {label}: >= {TARGET_SPEEDUP:.0f}x faster than the "
-                           "self-join: unknown (self-join failed)")
+                           "self-join: unknown (a run failed)")
             else:
                 met = speedup >= TARGET_SPEEDUP and bound != "< "
                 note = {
                     "> ": ", a lower bound: the self-join hit the timeout",
-                    "< ": ", an upper bound: order_journeys hit the timeout",
+                    "< ": ", an upper bound: the dataset hit the timeout",
                 }.get(bound, "")
                 out.append(
                     f"- {label}: >= {TARGET_SPEEDUP:.0f}x faster than the "
@@ -1006,7 +664,7 @@ def verdicts(cases: list[Case]) -> list[str]:
 
 
 def git_state() -> str:
-    """The commit, and whether the dataset macros differ from it."""
+    """The commit, and whether what is timed differs from it."""
     def git(*args: str) -> str:
         try:
             return subprocess.run(
@@ -1016,16 +674,17 @@ def git_state() -> str:
             return "?"
     commit = git("log", "-1", "--format=%h %s")
     dirty = git("status", "--porcelain", "--", "activity_schema/macros/dataset",
-                "models/datasets/order_journeys.sql")
-    return (f"- project at commit `{commit}`; dataset macros and order_journeys "
-            + ("modified in the working tree" if dirty else "as committed"))
+                "models/datasets", "bench/dataset_models.py")
+    return (f"- project at commit `{commit}`; dataset macros, dataset models and "
+            "bench models " + ("modified in the working tree" if dirty
+                               else "as committed"))
 
 
 LOAD_AT_START = os.getloadavg()
 
 
-def environment(cases: list[Case], args: argparse.Namespace) -> list[str]:
-    info = [
+def environment(args: argparse.Namespace) -> list[str]:
+    return [
         git_state(),
         f"- machine: {os.cpu_count()} CPUs, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
@@ -1036,21 +695,23 @@ def environment(cases: list[Case], args: argparse.Namespace) -> list[str]:
         f"- duckdb {duckdb.__version__} (threads = CPUs; memory_limit = "
         f"{args.duckdb_memory_limit or 'default'} for every model)",
     ]
-    return info
 
 
 def report(
     cases: list[Case], args: argparse.Namespace, command: str, pg_info: str,
     partial: bool = False,
 ) -> str:
+    datasets = selected(args.datasets)
+    differ = mismatches(cases)
     parts = [
-        "# Dataset benchmark: `order_journeys` vs its floor and the self-join form",
+        "# Dataset benchmark: datasets vs their floors and their self-join forms",
         "",
         f"Generated by `{command}` on {datetime.now():%Y-%m-%d %H:%M}"
         + (" (partial: the run goes on)." if partial else "."),
         "",
         table(cases, args.timeout),
         "",
+        *(differ + [""] if differ else []),
         "Targets: within 1.5x of the floor on DuckDB and 2x on Postgres; at "
         "least 10x faster than the self-join form at 10M heavy-tailed rows.",
         "",
@@ -1062,29 +723,41 @@ def report(
         "of its own `dbt run --select <model> --threads 1` (a fresh dbt process; "
         "table materialization: create as select, rename, drop the old one), on "
         "a throwaway copy of the project whose `customer_stream` rows were "
-        "replaced by the generated stream (inserted in ts order, as an "
-        "append-only stream grows). The floor, the narrow floor and "
-        f"order_journeys run {args.repeat} times, taking turns, and the table "
-        "shows the median run of each (all runs under Raw timings); then the "
-        "self-join runs once.",
-        "- floor: `bench_stream_sorted`, a table model: `select * from "
-        "customer_stream where activity in ('placed_order', 'viewed_page', "
-        "'made_payment') order by coalesce(customer, anonymous_customer_id), ts, "
-        "activity_id`, a sorted copy of the rows order_journeys reads.",
-        "- narrow floor: `bench_stream_sorted_narrow`, the same rows in the same "
-        "order with only the columns order_journeys reads (no feature_json, no "
-        "link): a stricter floor, since writing a copy of every column weighs "
-        "on the floor more than the dataset's few output rows weigh on it.",
-        "- self-join: `bench_order_journeys_selfjoin`, one CTE per appended "
-        "relationship (primary rows left-joined to the appended activity's rows "
-        "on customer and the relationship's time condition, grouped back per "
-        "order; first_ever on `activity_occurrence = 1`; picks of ts as "
-        "min/max), joined back on activity_id: the shape of the public dbt "
-        "activity-schema packages, written to the spec's semantics. "
-        f"Timeout {args.timeout:.0f} s (Postgres: statement_timeout; DuckDB: the "
-        "dbt process is killed); a timed-out run gives a lower bound.",
-        *environment(cases, args),
-        pg_info,
+        "replaced by the generated stream (inserted by column name in ts order, "
+        "as an append-only stream grows). The floors and the datasets take "
+        f"turns, each once per round, {args.repeat} rounds, and the table shows "
+        "the median run of each (every run under Raw timings, in the order "
+        "they ran); each ratio is the dataset's median over the floor's. Then "
+        "each self-join runs once.",
+        "- A floor is a table model that reads the rows the dataset reads, once, "
+        "and writes them sorted by entity and time, as the dataset's window "
+        "pass needs them: whatever computes the dataset from those rows reads "
+        "and orders them too, so the ratio is what the relationships cost on "
+        "top. A stricter floor, where there is one, is reported beside it.",
+        "- A self-join form computes the same result by joining the primary "
+        "rows (or the spine's periods) to the appended rows on the entity and "
+        "each relationship's condition, then grouping or ranking back: the "
+        "shape of the public dbt activity-schema packages, written to the "
+        "spec's semantics. Its rows are compared with the dataset's, on the "
+        "project's seeds before anything is timed and on the generated stream "
+        "after it ran; a difference fails the run (exit status 1). Timeout "
+        f"{args.timeout:.0f} s (Postgres: statement_timeout; DuckDB: the dbt "
+        "process is killed); a timed-out self-join gives a lower bound of the "
+        "speed-up, shown as `> `.",
+    ]
+    for dataset in datasets:
+        parts += [
+            f"- `{dataset.name}`: {dataset.summary}.",
+            f"  - floor: {dataset.floor_summary}.",
+        ]
+        if dataset.strict:
+            parts.append(f"  - stricter floor ({dataset.strict_label}): "
+                         f"{dataset.strict_summary}.")
+        parts.append(f"  - self-join: `{dataset.selfjoin}`: "
+                     f"{dataset.selfjoin_summary}.")
+    parts += [
+        *environment(args),
+        *([pg_info] if pg_info else []),
         "",
         "## Streams",
         "",
@@ -1113,22 +786,23 @@ def report(
         "",
         f"Zipf exponent s = {args.zipf_s}, seed {args.seed}.",
         "",
-        "## Same rows? (order_journeys vs the self-join)",
+        "## Same rows? (each dataset vs its self-join, and vs a hand-written "
+        "query of the same result)",
         "",
     ]
     for case in cases:
-        label = f"{case.engine} {case.stream.get('rows', case.rows):,}"
-        for name, check in (("project seeds", case.tiny_check), ("generated stream", case.check)):
-            if check is None:
-                continue
-            verdict = "same rows" if check["equal"] else (
-                f"DIFFER: {check['mismatched_columns']}, only in order_journeys "
-                f"{check['only_dataset']}, only in self-join {check['only_selfjoin']}"
-                + (f", e.g. {check.get('example')}" if check.get("example") else "")
+        for check in case.checks:
+            r = check.result
+            verdict = "same rows" if check.equal else (
+                f"**DIFFER**: {r['mismatched_columns']}, only in the dataset "
+                f"{r['only_dataset']}, only in `{check.other}` {r['only_other']}"
+                + (f", e.g. {r.get('example')}" if r.get("example") else "")
             )
+            filled = ", ".join(f"{c} {n:,}" for c, n in r["non_null"].items())
             parts.append(
-                f"- {label}, {name}: {check['dataset_rows']:,} vs "
-                f"{check['selfjoin_rows']:,} rows: {verdict}"
+                f"- {case.label}, {check.stage}: `{check.dataset}` vs "
+                f"`{check.other}`: {r['dataset_rows']:,} vs {r['other_rows']:,} "
+                f"rows: {verdict} (non-null values compared: {filled})"
             )
     parts += ["", "## Physical design", ""]
     for case in cases:
@@ -1139,15 +813,14 @@ def report(
                if case.engine == "postgres" else "")
         )
     parts += ["", "## Raw timings (s)", "",
-              "| engine | rows | model | execution_time | execute | dbt process | status |",
-              "|---|---:|---|---:|---:|---:|---|"]
+              "| engine | rows | round | model | execution_time | execute "
+              "| dbt process | status |",
+              "|---|---:|---:|---|---:|---:|---:|---|"]
     for case in cases:
-        runs = [*case.floor_runs, *case.narrow_floor_runs, *case.dataset_runs]
-        if case.selfjoin is not None:
-            runs.append(case.selfjoin)
-        for timed in runs:
+        for timed in case.timeline():
             parts.append(
-                f"| {case.engine} | {case.rows:,} | {timed.model} "
+                f"| {case.engine} | {case.rows:,} "
+                f"| {timed.round if timed.round else 'self-join'} | {timed.model} "
                 f"| {'' if timed.seconds is None else f'{timed.seconds:.2f}'} "
                 f"| {'' if timed.execute_seconds is None else f'{timed.execute_seconds:.2f}'} "
                 f"| {timed.wall_seconds:.1f} | {timed.status}"
@@ -1191,6 +864,8 @@ def say(message: str) -> None:
     print(f"{datetime.now():%H:%M:%S} {message}", flush=True)
 
 
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.bench_datasets",
@@ -1204,13 +879,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="stream sizes on Postgres (default: 1M)")
     parser.add_argument("--quick", action="store_true",
                         help="~100k rows on each engine (overrides the sizes)")
+    parser.add_argument("--datasets", nargs="*", choices=DATASET_NAMES,
+                        default=None, metavar="DATASET",
+                        help="the datasets to time (default: all of "
+                        f"{', '.join(DATASET_NAMES)})")
     parser.add_argument("--timeout", type=float, default=1200,
-                        help="seconds before the self-join is stopped (default 1200)")
+                        help="seconds before a self-join is stopped (default 1200)")
     parser.add_argument("--dataset-timeout", type=float, default=1200,
-                        help="seconds before order_journeys is stopped (default 1200)")
+                        help="seconds before a dataset (or the hand-written "
+                        "query) is stopped (default 1200)")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each floor and of order_journeys, "
-                        "in turn; each reports its median (default 3)")
+                        help="rounds in which each floor and each dataset "
+                        "runs once, in turn; each reports its median (default 3)")
     parser.add_argument("--duckdb-memory-limit", default="8GB",
                         help="DuckDB memory_limit of every model (default 8GB; "
                         "'' for DuckDB's default, 80%% of RAM)")
@@ -1235,6 +915,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    datasets = selected(args.datasets)
     command = "python -m bench.bench_datasets " + " ".join(
         sys.argv[1:] if argv is None else argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_datasets_"))
@@ -1243,6 +924,7 @@ def main(argv: list[str] | None = None) -> int:
     pg_info = postgres_info() if args.postgres_rows else ""
     sizes = sorted(set(args.duckdb_rows) | set(args.postgres_rows))
     cases: list[Case] = []
+    failure = ""
 
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(f"stopped by signal {signum}")
@@ -1261,7 +943,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("duckdb", args.duckdb_rows), ("postgres", args.postgres_rows)
             ):
                 if rows in engine_sizes:
-                    case = Case(engine=engine, rows=rows, stream=stats)
+                    case = Case(engine=engine, rows=rows, datasets=datasets,
+                                stream=stats)
                     cases.append(case)
                     run_case(case, generator, args, work)
                     print(table(cases, args.timeout), flush=True)
@@ -1272,6 +955,8 @@ def main(argv: list[str] | None = None) -> int:
                             partial=True))
             if not args.keep:
                 generator.unlink(missing_ok=True)
+    except RowsDiffer as error:
+        failure = f"rows differ {error}"
     finally:
         cases.sort(key=lambda c: (c.engine, c.rows))
         text = report(cases, args, command.strip(), pg_info)
@@ -1281,6 +966,12 @@ def main(argv: list[str] | None = None) -> int:
             say(f"wrote {args.out}")
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+    differ = mismatches(cases)
+    if failure or differ:
+        print("\nFAILED: a self-join or hand-written query does not give its "
+              "dataset's rows:\n" + (failure or "\n".join(differ)),
+              file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
