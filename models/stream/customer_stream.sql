@@ -9,4 +9,6 @@
     ],
 })) }}
 
-{{ activity_schema.stream(customer_activities(), identity=customer_identity()) }}
+{{ activity_schema.stream(
+    customer_activities(), identity=customer_identity()
+) }}

@@ -66,7 +66,22 @@
 
     {%- set pairs = [] -%}
     {%- set removals = [] -%}
-    {%- if execute and 'aliases' in identity -%}
+    {#- Where an input's relation is not built yet (a compile, or SQLFluff,
+        against an empty warehouse), the SQL is rendered without its facts;
+        a run that builds the stream fails instead, naming the relation. -#}
+    {%- set readable = {} -%}
+    {%- for key, spec in identity.items() if execute -%}
+        {%- set found = load_relation(spec.relation) -%}
+        {%- if found is none
+            and flags.WHICH in ['run', 'build', 'retry'] -%}
+            {{ exceptions.raise_compiler_error(
+                where ~ ": the relation of identity['" ~ key ~ "'], "
+                ~ spec.relation ~ ", does not exist; build it first (it is"
+                ~ " a ref of the stream, so `dbt build` does).") }}
+        {%- endif -%}
+        {%- do readable.update({key: found is not none}) -%}
+    {%- endfor -%}
+    {%- if readable.get('aliases') -%}
         {%- set spec = identity['aliases'] -%}
         {%- set query -%}
             select distinct
@@ -78,7 +93,7 @@
             {%- do pairs.append([row[0], row[1]]) -%}
         {%- endfor -%}
     {%- endif -%}
-    {%- if execute and 'removals' in identity -%}
+    {%- if readable.get('removals') -%}
         {%- set spec = identity['removals'] -%}
         {%- set query -%}
             select distinct
@@ -257,26 +272,33 @@ identity_removed as (
                 ) as island
             from (
                 select
-                    observed.*,
+                    *,
                     case
-                        when row_number() over ({{ window }}) = 1 then 1
-                        when lag(obs_value) over ({{ window }})
-                            is distinct from obs_value then 1
-                        else 0
+                        when obs_number = 1 then 1
+                        when previous_value = obs_value then 0
+                        when previous_value is null and obs_value is null
+                            then 0
+                        else 1
                     end as starts
-                from {{ observations }} as observed
-                inner join (
-                    select anonymous_customer_id as shared_id
-                    from {{ observations }}
-                    group by anonymous_customer_id
-                    having
-                        count(obs_value) > 0
-                        and (
-                            count(obs_value) < count(*)
-                            or min(obs_value) < max(obs_value)
-                        )
-                ) as shared
-                    on observed.anonymous_customer_id = shared.shared_id
+                from (
+                    select
+                        observed.*,
+                        row_number() over ({{ window }}) as obs_number,
+                        lag(obs_value) over ({{ window }}) as previous_value
+                    from {{ observations }} as observed
+                    inner join (
+                        select anonymous_customer_id as shared_id
+                        from {{ observations }}
+                        group by anonymous_customer_id
+                        having
+                            count(obs_value) > 0
+                            and (
+                                count(obs_value) < count(*)
+                                or min(obs_value) < max(obs_value)
+                            )
+                    ) as shared
+                        on observed.anonymous_customer_id = shared.shared_id
+                ) as ordered
             ) as marked
         ) as numbered
         group by anonymous_customer_id, island
