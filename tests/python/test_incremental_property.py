@@ -156,6 +156,12 @@ class Load:
         self.clock = loaded_at
         self.blind: set[tuple[str, str]] = set()
         self.latest_added: datetime | None = None
+        # Rows with an id from here on were added by this load: the stream
+        # holds no version of them yet.
+        self.first_new_id = {
+            table: max((row.get("id", 0) for row in rows), default=0) + 1
+            for table, rows in tables.items()
+        }
 
     # -- time ------------------------------------------------------------
     def table_hwm(self, table: str) -> datetime:
@@ -186,11 +192,14 @@ class Load:
         """Records the partitions of a change that a plain run cannot see.
 
         `old`: versions the stream may hold (a row beyond the previous run's
-        horizon was held back, so the stream does not hold it); `new`:
-        versions this load writes.
+        horizon was held back, so the stream does not hold it, and a row
+        this same load added is not in it either); `new`: versions this
+        load writes.
         """
         if table in LOADED and not deleted:
             return
+        old = [row for row in old
+               if row.get("id", 0) < self.first_new_id.get(table, 0)]
         start = self.window_start(table)
         if any(start <= row_ts(table, row) <= self.previous_horizon
                for row in old) or any(row_ts(table, row) >= start for row in new):
