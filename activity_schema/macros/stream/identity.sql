@@ -72,8 +72,7 @@
     {%- set readable = {} -%}
     {%- for key, spec in identity.items() if execute -%}
         {%- set found = load_relation(spec.relation) -%}
-        {%- if found is none
-            and flags.WHICH in ['run', 'build', 'retry'] -%}
+        {%- if found is none and activity_schema._stream_runs_now() -%}
             {{ exceptions.raise_compiler_error(
                 where ~ ": the relation of identity['" ~ key ~ "'], "
                 ~ spec.relation ~ ", does not exist; build it first (it is"

@@ -81,11 +81,20 @@
     statement, which runs on any connection and writes nothing.
 -#}
 {% macro stream_changes_staged(sql) -%}
-    {%- if not execute or flags.WHICH not in ['run', 'build', 'retry'] -%}
+    {%- if not activity_schema._stream_runs_now() -%}
         {{ return(sql) }}
     {%- endif -%}
     {{ return(adapter.dispatch('stream_changes_staged', 'activity_schema')(
         sql)) }}
+{%- endmacro %}
+
+{#-
+    True while dbt executes the stream to build it (`run`, `build`,
+    `retry`), false when it only renders its SQL (parsing, `compile`,
+    `show`, `docs generate`, SQLFluff).
+-#}
+{% macro _stream_runs_now() -%}
+    {{ return(execute and flags.WHICH in ['run', 'build', 'retry']) }}
 {%- endmacro %}
 
 {% macro default__stream_changes_staged(sql) -%}
@@ -93,9 +102,6 @@
 {%- endmacro %}
 
 {% macro spark__stream_changes_staged(sql) -%}
-    {%- if not execute -%}
-        {{ return(sql) }}
-    {%- endif -%}
     {%- set parsed = activity_schema._stream_cte_steps(sql) -%}
     {%- set done = [] -%}
     {%- for name, body in parsed.steps -%}
@@ -132,9 +138,6 @@
       tell a key from a repeated value) and the view of its name.
 -#}
 {% macro postgres__stream_changes_staged(sql) -%}
-    {%- if not execute -%}
-        {{ return(sql) }}
-    {%- endif -%}
     {%- set design = activity_schema.physical_design('stream') -%}
     {%- set settings = design.get('pre_hook', []) -%}
     {%- set settings = [settings] if settings is string else settings -%}
@@ -227,8 +230,9 @@ create temporary view {{ adapter.quote(name) }} as select * from {{ table }}
         with a locator, the key, `ts` and the entity only. -#}
     {%- set kept_columns = ['activity_id', 'ts', 'customer',
         'anonymous_customer_id', 'activity'] if locator else columns -%}
-    {%- set stored_rows = activity_schema._stream_stored_rows(
+    {%- set stored_parts = activity_schema._stream_stored_parts(
         removed_relation, locator) -%}
+    {%- set stored_rows = activity_schema._stream_stored_rows(stored_parts) -%}
     {%- set probe = activity_schema.stream_probe(plan, stored_rows) -%}
     {%- set recovering = plan.activities if probe is none
         else plan.activities | selectattr('name', 'in', probe.missing)
@@ -276,8 +280,7 @@ stored as (
         by its own access path (on Postgres, the stream's key index). -#}
     select * from stored_in_scope
     {%- if by_key %}
-    {%- for part in activity_schema._stream_stored_parts(
-        removed_relation, locator) %}
+    {%- for part in stored_parts %}
     union all
     select
         by_key.*,
@@ -593,10 +596,9 @@ written as (
     where not resolved_all._from_stored
     {#- The stored rows resolved again keep their stored payload: one join
         per stored relation, so that each finds them by its own key (the
-        stream's rows by their locator where there is one: DuckDB then
-        reads only the row groups that hold them). #}
-    {%- for part in activity_schema._stream_stored_parts(
-        removed_relation, locator) %}
+        stream's rows by their locator where there is one, a join on one
+        integer instead of the two key columns). #}
+    {%- for part in stored_parts %}
     union all
     select
         {%- for column in columns %}
@@ -936,9 +938,7 @@ select * from removed_writes
 {%- endmacro %}
 
 
-{#- A subquery of the stored rows (`_stream_stored_parts`, as one union). -#}
-{% macro _stream_stored_rows(removed_relation, locator) -%}
-    {{ return('(\n' ~ activity_schema._stream_stored_parts(
-        removed_relation, locator) | join('\n        union all\n')
-        ~ '\n    )') }}
+{#- A subquery of the stored rows: `_stream_stored_parts`, as one union. -#}
+{% macro _stream_stored_rows(parts) -%}
+    {{ return('(\n' ~ parts | join('\n        union all\n') ~ '\n    )') }}
 {%- endmacro %}
