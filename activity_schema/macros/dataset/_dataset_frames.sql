@@ -85,3 +85,54 @@
         'ts_pick': 'ignore_nulls',
     }) }}
 {%- endmacro %}
+
+
+{#-
+    The frame of a time-bounded window's rows with ts >= t - d (d: an
+    interval literal, `_dataset_interval`), at a row with time t, within
+    `partition`. Default: descending by ts, from the partition's start, so
+    that the frame never restarts (Postgres recomputes an aggregate without
+    an inverse, min or max, at every row whose frame start moves), and
+    sorted as the descending frames of `_dataset_frames` are.
+-#}
+{% macro _dataset_since_frame(partition, interval) -%}
+    {{ return(adapter.dispatch('_dataset_since_frame', 'activity_schema')(
+        partition, interval)) }}
+{%- endmacro %}
+
+{% macro default___dataset_since_frame(partition, interval) -%}
+    {{ return('partition by ' ~ partition ~ ' order by ts desc range between'
+        ~ ' unbounded preceding and ' ~ interval ~ ' following') }}
+{%- endmacro %}
+
+{#- DuckDB: the same rows in ascending order, so that the window shares the
+    one sort by ts of `duckdb___dataset_frames` (a descending frame is a
+    second sort of every row); its segment trees serve a moving frame
+    start. -#}
+{% macro duckdb___dataset_since_frame(partition, interval) -%}
+    {{ return('partition by ' ~ partition ~ ' order by ts range between '
+        ~ interval ~ ' preceding and unbounded following') }}
+{%- endmacro %}
+
+
+{#-
+    The frame of a time-spine row's period, or none: at a spine row (at
+    its period's end e, `_bucket` its start s), the rows with s <= ts < e
+    of its entity. Where there is one, the spine's in-between aggregates
+    are columns of the window pass (`_dataset_plan`); with none (the
+    default) they take a pass of their own, partitioned by entity and
+    bucket. DuckDB: a frame by ts, whose start is an offset of each row's
+    own (ts - `_bucket`), in the pass's one sort by ts.
+-#}
+{% macro _dataset_period_frame() -%}
+    {{ return(adapter.dispatch('_dataset_period_frame', 'activity_schema')()) }}
+{%- endmacro %}
+
+{% macro default___dataset_period_frame() -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro duckdb___dataset_period_frame() -%}
+    {{ return('partition by _entity order by ts range between (ts - _bucket)'
+        ~ ' preceding and current row exclude group') }}
+{%- endmacro %}

@@ -333,6 +333,8 @@ select * from final
     alias of its whole lists, for a listagg).
 -#}
 {% macro _dataset_plan(spec, frames) -%}
+    {%- set period_frame = activity_schema._dataset_period_frame()
+        if spec.primary.time_spine else none -%}
     {%- set distinct_values = [] -%}
     {%- for output in spec.outputs
         if output.aggregate in ['count_distinct', 'listagg_distinct']
@@ -408,16 +410,32 @@ select * from final
         {%- endfor -%}
         {%- set group_picks = pick_groups | selectattr('set', 'in', group.sets)
             | list -%}
-        {%- set last = group.in_between if outputs
-            | selectattr('window', 'equalto', 'in_between') | list
+        {%- set between = outputs
+            | selectattr('window', 'equalto', 'in_between') | list -%}
+        {#- A time spine's in-between aggregates, where the warehouse has a
+            frame of the period (`_dataset_period_frame`), are columns of
+            the window pass itself: no second pass partitioned by bucket.
+            Picks, distinct values and lists keep their own pass. -#}
+        {%- set folded = {'value': period_frame is not none
+            and between | length > 0} -%}
+        {%- for output in between
+            if output.pick_group is not none
+            or output.aggregate in ['count_distinct', 'listagg_distinct',
+                'listagg'] -%}
+            {%- do folded.update({'value': false}) -%}
+        {%- endfor -%}
+        {%- if folded.value -%}
+            {%- do group.frames.update({'in_between': period_frame | replace(
+                'partition by _entity', 'partition by ' ~ group.partition)}) -%}
+        {%- endif -%}
+        {%- set last = group.in_between if between and not folded.value
             else group.windowed -%}
         {%- do group.update({
             'windowed_outputs': outputs
                 | rejectattr('window', 'equalto', 'in_between') | list,
-            'between_outputs': outputs
-                | selectattr('window', 'equalto', 'in_between') | list,
-            'in_between_sets': outputs
-                | selectattr('window', 'equalto', 'in_between')
+            'between_outputs': between,
+            'folded_between': folded.value,
+            'in_between_sets': [] if folded.value else between
                 | map(attribute='set') | unique | list,
             'listagg_outputs': outputs
                 | selectattr('aggregate', 'equalto', 'listagg') | list,
@@ -489,6 +507,9 @@ select * from final
         - coalesce({{ activity_schema._dataset_window_expression(output, frames) }}
             over ({{ frames.after }}), 0) as _a{{ output.index }}
     {%- endfor %}
+    {%- if group.folded_between %}
+        {{- activity_schema._dataset_between_columns(group) }}
+    {%- endif %}
 {%- endmacro %}
 
 
@@ -497,17 +518,17 @@ select * from final
     the sum (or count) of a measure over [t - d, t) before, or (t, t + d]
     after, is the measure over the rows before t (after t) less the rows
     before t - d (up to t, for after), each a frame from the partition's
-    start: `up` holds the rows with ts <= t + d, `down` (descending) the
-    rows with ts >= t - d. No frame slides, so nothing is recomputed per row.
+    start: `up` holds the rows with ts <= t + d, `down` the rows with
+    ts >= t - d (`_dataset_since_frame`). No frame slides, so nothing is
+    recomputed per row.
 -#}
 {% macro _dataset_within_sum(group, output, measure, function='count') -%}
     {%- set frames = group.frames -%}
     {%- set interval = activity_schema._dataset_interval(output.within) -%}
     {%- set up = 'partition by ' ~ group.partition ~ ' order by ts range'
         ~ ' between unbounded preceding and ' ~ interval ~ ' following' -%}
-    {%- set down = 'partition by ' ~ group.partition ~ ' order by ts desc'
-        ~ ' range between unbounded preceding and ' ~ interval
-        ~ ' following' -%}
+    {%- set down = activity_schema._dataset_since_frame(
+        group.partition, interval) -%}
     {%- set over = {} -%}
     {%- for name, frame in {'ever': frames.ever, 'after': frames.after,
         'before': frames.before, 'up': up, 'down': down}.items() -%}
@@ -553,9 +574,9 @@ select * from final
         {%- set up = 'partition by ' ~ group.partition ~ ' order by ts range'
             ~ ' between unbounded preceding and '
             ~ activity_schema._dataset_interval(pick.within) ~ ' following' -%}
-        {%- set down = 'partition by ' ~ group.partition ~ ' order by ts'
-            ~ ' desc range between unbounded preceding and '
-            ~ activity_schema._dataset_interval(pick.within) ~ ' following' -%}
+        {%- set down = activity_schema._dataset_since_frame(
+            group.partition,
+            activity_schema._dataset_interval(pick.within)) -%}
         {%- if pick.pick == 'first' -%}
             {%- set rank = 'min(' ~ ranked ~ ') over (' ~ (frames.after
                 if pick.window == 'after' else down) ~ ')' -%}
