@@ -121,6 +121,29 @@ def _every_relationship(appended: str, prefix: str) -> list[dict]:
     return items
 
 
+def _period_totals(tag: str) -> list[dict]:
+    """In-between aggregates other than picks, distinct values and lists."""
+    return [
+        {"aggregate": "count", "alias": f"{tag}_rows"},
+        {"column": "qty", "aggregate": "count", "alias": f"{tag}_n_qty"},
+        {"column": "qty", "aggregate": "sum", "alias": f"{tag}_qty"},
+        {"column": "revenue_impact", "aggregate": "sum", "default": 0,
+         "alias": f"{tag}_revenue"},
+        {"column": "price", "aggregate": "avg", "alias": f"{tag}_price"},
+        {"column": "label", "aggregate": "min", "alias": f"{tag}_min_label"},
+        {"column": "label", "aggregate": "max", "default": "none",
+         "alias": f"{tag}_max_label"},
+        {"column": "ts", "aggregate": "min", "alias": f"{tag}_min_ts"},
+        {"column": "ts", "aggregate": "max", "alias": f"{tag}_max_ts"},
+        {"column": "flag", "aggregate": "max", "alias": f"{tag}_any_flag"},
+        {"column": "flag", "aggregate": "count_if", "alias": f"{tag}_trues"},
+        {"column": "flag", "aggregate": "sum_bool", "default": -1,
+         "alias": f"{tag}_sum_flag"},
+        {"column": "label", "aggregate": "is_null", "alias": f"{tag}_no_label"},
+        {"column": "qty", "aggregate": "not_null", "alias": f"{tag}_some_qty"},
+    ]
+
+
 DATASETS: dict[str, dict[str, Any]] = {
     # Every pick relationship, on another activity and on the primary
     # activity itself; ts picks and join-back picks (activity_id, features),
@@ -431,6 +454,23 @@ DATASETS.update({
         "primary": {"activity": APPENDED, "time_spine": "month"},
         "append": [*_every_relationship(PRIMARY, "box"),
                    *_every_relationship(APPENDED, "item")],
+    },
+    # In-between aggregates alone (no picks, distinct values or lists): on
+    # DuckDB they are frames of the period in the window pass itself
+    # (`_dataset_period_frame`), whose ends rows sit on.
+    "fx_ds_spine_day_totals": {
+        "primary": {"activity": PRIMARY, "time_spine": "day"},
+        "append": [
+            {"activity": activity, "relationship": "aggregate_in_between",
+             "columns": [column for column in _period_totals(tag)
+                         if column.get("column") in (None, "ts",
+                                                     "revenue_impact",
+                                                     *FEATURES[activity])]}
+            for activity, tag in ((APPENDED, "item"), (PRIMARY, "box"))
+        ] + [
+            {"activity": APPENDED, "relationship": "aggregate_before",
+             "columns": [{"aggregate": "count", "alias": "items_to_date"}]},
+        ],
     },
 })
 
