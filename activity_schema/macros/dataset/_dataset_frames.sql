@@ -117,22 +117,26 @@
 
 {#-
     The frame of a time-spine row's period, or none: at a spine row (at
-    its period's end e, `_bucket` its start s), the rows with s <= ts < e
-    of its entity. Where there is one, the spine's in-between aggregates
-    are columns of the window pass (`_dataset_plan`); with none (the
-    default) they take a pass of their own, partitioned by entity and
-    bucket. DuckDB: a frame by ts, whose start is an offset of each row's
-    own (ts - `_bucket`), in the pass's one sort by ts.
+    its period's end e = s + one period, s its start), the rows with
+    s <= ts < e of its entity. Where there is one, the spine's in-between
+    aggregates are columns of the window pass (`_dataset_plan`); with none
+    (the default) they take a pass of their own, partitioned by entity and
+    bucket. DuckDB: a frame by ts from one period before the row (s: a
+    period's start, truncated, less nothing lost by adding and taking away
+    one period) to the row, its peers excluded, in the pass's one sort by
+    ts.
 -#}
-{% macro _dataset_period_frame() -%}
-    {{ return(adapter.dispatch('_dataset_period_frame', 'activity_schema')()) }}
+{% macro _dataset_period_frame(period) -%}
+    {{ return(adapter.dispatch('_dataset_period_frame', 'activity_schema')(
+        period)) }}
 {%- endmacro %}
 
-{% macro default___dataset_period_frame() -%}
+{% macro default___dataset_period_frame(period) -%}
     {{ return(none) }}
 {%- endmacro %}
 
-{% macro duckdb___dataset_period_frame() -%}
-    {{ return('partition by _entity order by ts range between (ts - _bucket)'
+{% macro duckdb___dataset_period_frame(period) -%}
+    {{ return('partition by _entity order by ts range between '
+        ~ activity_schema._dataset_period_interval(period)
         ~ ' preceding and current row exclude group') }}
 {%- endmacro %}

@@ -333,8 +333,9 @@ select * from final
     alias of its whole lists, for a listagg).
 -#}
 {% macro _dataset_plan(spec, frames) -%}
-    {%- set period_frame = activity_schema._dataset_period_frame()
-        if spec.primary.time_spine else none -%}
+    {%- set period_frame = activity_schema._dataset_period_frame(
+        spec.primary.time_spine.period) if spec.primary.time_spine
+        else none -%}
     {%- set distinct_values = [] -%}
     {%- for output in spec.outputs
         if output.aggregate in ['count_distinct', 'listagg_distinct']
