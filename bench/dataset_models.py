@@ -185,8 +185,12 @@ select * from final
 # n = 3, within 24 hours: counted from the start of [t - 24 h, t)).
 PICKS_SQL = """\
 {#- nth picks with a join condition and a time bound, on the rows of
-    order_journeys (the bench times it against the same floor). -#}
-{{ config(materialized='table') }}
+    order_journeys (the bench times it against the same floor). A dataset:
+    on Postgres it takes the pre-hook of the project's datasets folder
+    (dbt_project.yml), which models/bench/ does not inherit. -#}
+{{ config(materialized='table', pre_hook=(
+    'set local enable_nestloop = off; set local enable_mergejoin = off'
+    if target.type == 'postgres' else '')) }}
 
 with order_picks as (
 
