@@ -417,26 +417,23 @@ select * from final
             frame of the period (`_dataset_period_frame`), are columns of
             the window pass itself: no second pass partitioned by bucket.
             Picks, distinct values and lists keep their own pass. -#}
-        {%- set folded = {'value': period_frame is not none
-            and between | length > 0} -%}
-        {%- for output in between
-            if output.pick_group is not none
-            or output.aggregate in ['count_distinct', 'listagg_distinct',
-                'listagg'] -%}
-            {%- do folded.update({'value': false}) -%}
-        {%- endfor -%}
-        {%- if folded.value -%}
+        {%- set folded = period_frame is not none and between | length > 0
+            and between | selectattr('pick_group', 'ne', none) | list
+                | length == 0
+            and between | selectattr('aggregate', 'in', ['count_distinct',
+                'listagg_distinct', 'listagg']) | list | length == 0 -%}
+        {%- if folded -%}
             {%- do group.frames.update({'in_between': period_frame | replace(
                 'partition by _entity', 'partition by ' ~ group.partition)}) -%}
         {%- endif -%}
-        {%- set last = group.in_between if between and not folded.value
+        {%- set last = group.in_between if between and not folded
             else group.windowed -%}
         {%- do group.update({
             'windowed_outputs': outputs
                 | rejectattr('window', 'equalto', 'in_between') | list,
             'between_outputs': between,
-            'folded_between': folded.value,
-            'in_between_sets': [] if folded.value else between
+            'folded_between': folded,
+            'in_between_sets': [] if folded else between
                 | map(attribute='set') | unique | list,
             'listagg_outputs': outputs
                 | selectattr('aggregate', 'equalto', 'listagg') | list,
